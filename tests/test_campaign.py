@@ -1,0 +1,119 @@
+"""Campaign description: validation, determinism and the realism rules of the expansion."""
+
+from collections import Counter
+
+import pytest
+import yaml
+
+from absflux import campaign as CP
+from absflux import constants as C
+
+
+@pytest.fixture(scope="module")
+def demo():
+    rules = CP.load_campaign(preset="demo")
+    return rules, CP.expand_campaign(rules)[0]
+
+
+def test_presets_listed():
+    assert {"tiny", "demo"} <= set(CP.list_presets())
+
+
+def test_unknown_preset():
+    with pytest.raises(CP.CampaignError, match="unknown preset 'nope'"):
+        CP.load_campaign(preset="nope")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: [unclosed", "not valid YAML"),
+        ("- a\n- b\n", "top level must be a mapping"),
+        ("seed: 3\n", "'name'"),
+        ("name: x\nbogus: 1\n", "unknown key"),
+        ("name: x\nrepeat: {star: Vega}\n", "unknown star 'Vega'"),
+        ("name: x\nrepeat: {star: BD+60 1753, filters: [F999W]}\n", "unknown filter"),
+        ("name: x\nmjd_range: [60000, 59000]\n", "mjd_range"),
+        ("name: x\ncoronagraphy: {stars: [HD 2811], filters: [F770W]}\n", "coronagraphic filters"),
+        ("name: x\ntruth: {calfactors: {F770W: -1}}\n", "positive"),
+    ],
+)
+def test_malformed_campaign_files(tmp_path, text, message):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    with pytest.raises(CP.CampaignError, match=message) as err:
+        CP.load_campaign(config=p)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_campaign_file(tmp_path):
+    with pytest.raises(CP.CampaignError, match="does not exist"):
+        CP.load_campaign(config=tmp_path / "none.yaml")
+
+
+def test_expansion_is_deterministic(tmp_path):
+    rules = CP.load_campaign(preset="tiny")
+    a, _ = CP.expand_campaign(rules)
+    b, _ = CP.expand_campaign(yaml.safe_load(yaml.safe_dump(rules)))
+    assert [e.relpath for e in a] == [e.relpath for e in b]
+    assert [e.seed for e in a] == [e.seed for e in b]
+    rules2 = dict(rules, seed=rules["seed"] + 1)
+    c, _ = CP.expand_campaign(rules2)
+    assert [e.seed for e in c] != [e.seed for e in a]
+
+
+def test_demo_campaign_shape(demo):
+    rules, exps = demo
+    assert {e.startype for e in exps} == set(C.STAR_TYPES)
+    # repeat star: every imager filter, many epochs spread over ~3 years
+    rep = [e for e in exps if e.star == C.REPEAT_STAR and e.filter in C.IMAGER_FILTERS]
+    assert {e.filter for e in rep} == set(C.IMAGER_FILTERS)
+    f1800 = sorted({round(e.expstart) for e in rep if e.filter == "F1800W"})
+    assert len(f1800) >= 8 and f1800[-1] - f1800[0] > 900
+    # bridging stars observed at least twice
+    for _, name in C.BRIDGING_STARS:
+        assert len({e.observation for e in exps if e.star == name and e.filter != "FND"}) >= 2
+    # subarray-transfer visits in every imager subarray, within a day of the selection epoch
+    for filt, (name, mjd, width) in C.SUBTRANS_SELECTION.items():
+        sel = [e for e in exps if e.star == name and e.filter == filt and abs(e.expstart - mjd) < width]
+        assert {e.subarray for e in sel} == set(C.IMAGER_SUBARRAYS)
+    # coronagraphic filters only in their mask subarray, with the coronagraphic EXP_TYPE
+    for e in exps:
+        if e.filter in C.CORON_FILTERS:
+            assert e.subarray == C.CORON_SUBARRAY[e.filter] and e.exp_type in ("MIR_4QPM", "MIR_LYOT")
+    # FND: FULL, single exposure per visit
+    fnd = [e for e in exps if e.filter == "FND"]
+    assert fnd and all(e.subarray == "FULL" and e.ndither == 1 for e in fnd)
+    # most imager visits in SUB256, some in the others
+    subs = Counter(e.subarray for e in exps if e.filter in C.IMAGER_FILTERS)
+    assert subs["SUB256"] > sum(subs.values()) / 2
+    assert all(subs[s] > 0 for s in C.IMAGER_SUBARRAYS)
+    # 2-4 dithers, aliases used as header names
+    assert {e.ndither for e in exps if e.filter != "FND"} <= {2, 3, 4}
+    assert "J1757132" in {e.targname for e in exps}
+
+
+def test_readout_limits(demo):
+    _, exps = demo
+    for e in exps:
+        assert 5 <= e.ngroups <= C.MAX_NGROUPS[e.subarray]
+        assert e.nints >= 1
+    # file names follow the MAST pattern
+    e = exps[0]
+    assert e.basename.startswith("jw") and e.basename.endswith("_mirimage")
+    assert len(e.basename.split("_")[0]) == 13
+
+
+def test_no_star_saturates_before_third_group(demo):
+    rules, exps = demo
+    full = C.DETECTOR["saturation"] - C.DETECTOR["bias"]
+    for e in exps:
+        star = C.STARS[e.star]
+        peak = CP.predicted_total_rate(star, e.filter) * CP.PEAK_FRACTION[e.filter] + CP.truth_sky(rules)[e.filter]
+        assert 3 * e.tgroup * peak <= 0.8 * full, e.relpath
+
+
+def test_several_visits_make_several_sets(demo):
+    _, exps = demo
+    tokens = {e.basename.split("_")[0] for e in exps if e.star == C.REPEAT_STAR and e.filter == "F770W"}
+    assert len(tokens) >= 8
