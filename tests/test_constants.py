@@ -79,7 +79,7 @@ def test_star_catalogue():
         assert C.STARS[name].startype == stype
     for name in C.IGNORE_STARS:
         assert name in C.STARS
-    for f, (name, mjd, width) in C.SUBTRANS_SELECTION.items():
+    for _f, (name, mjd, width) in C.SUBTRANS_SELECTION.items():
         assert name in C.STARS and mjd > C.STARTDAY and width > 0
     for s in C.STARS.values():
         assert s.startype in C.STAR_TYPES
