@@ -669,7 +669,7 @@ def star_type(name: str) -> str:
 #: what the synthetic reference files describe, so Detector1 recovers the rate.
 DETECTOR = {
     "gain": 4.0,  # electrons per DN
-    "readnoise": 6.0,  # DN per read (ReadnoiseModel value)
+    "readnoise": 6.0,  # DN per read injected by the simulator; the READNOISE file holds sqrt(2) x this (CDS)
     "bias": 12000.0,  # DN, mean raw level of the first group
     "bias_sigma": 300.0,  # DN, pixel-to-pixel spread of the bias
     "saturation": 60000.0,  # DN, raw level flagged as saturated
