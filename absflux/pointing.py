@@ -63,10 +63,38 @@ def sub_to_full(x_sub, y_sub, subarray: str):
     return x_sub + s.xstart - 1, y_sub + s.ystart - 1
 
 
-def det_to_tel(x_full, y_full):
-    """V2, V3 [arcsec] of 0-based FULL-frame pixel coordinates."""
+@functools.cache
+def _full_polynomials():
     full = aperture("MIRIM_FULL")
-    return full.det_to_tel(np.asarray(x_full) + 1.0, np.asarray(y_full) + 1.0)
+    coef = full.get_polynomial_coefficients()
+    deg = int(full.Sci2IdlDeg)
+    terms = [(i - j, j) for i in range(deg + 1) for j in range(i + 1)]
+    ang = np.deg2rad(full.V3IdlYAngle)
+    par = full.VIdlParity
+    rot = np.array([[par * np.cos(ang), np.sin(ang)], [-par * np.sin(ang), np.cos(ang)]])
+    return (
+        terms,
+        np.asarray(coef["Sci2IdlX"], float),
+        np.asarray(coef["Sci2IdlY"], float),
+        rot,
+        (float(full.V2Ref), float(full.V3Ref)),
+        (float(full.XSciRef), float(full.YSciRef)),
+    )
+
+
+def det_to_tel(x_full, y_full):
+    """V2, V3 [arcsec] of 0-based FULL-frame pixel coordinates.
+
+    Evaluates the MIRIM_FULL SIAF polynomials (sci -> ideal) and the planar
+    ideal -> V2/V3 rotation directly (what pysiaf's ``det_to_tel`` does for
+    this aperture, without rebuilding the models on every call).
+    """
+    terms, cx, cy, rot, (v2r, v3r), (xr, yr) = _full_polynomials()
+    dx = np.asarray(x_full, float) + 1.0 - xr
+    dy = np.asarray(y_full, float) + 1.0 - yr
+    xi = sum(c * dx**a * dy**b for c, (a, b) in zip(cx, terms, strict=True))
+    yi = sum(c * dx**a * dy**b for c, (a, b) in zip(cy, terms, strict=True))
+    return v2r + rot[0, 0] * xi + rot[0, 1] * yi, v3r + rot[1, 0] * xi + rot[1, 1] * yi
 
 
 def pixel_area_sr(x_full: float, y_full: float) -> float:

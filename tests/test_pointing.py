@@ -44,3 +44,12 @@ def test_proper_motion():
     ra, dec = P.apply_proper_motion(10.0, 0.0, 0.0, 1000.0, 2000.0, 58849.0)  # MJD 58849 = 2020-01-01
     assert (dec - 0.0) * 3600 == pytest.approx(20.0, rel=1e-3)
     assert ra == pytest.approx(10.0, abs=1e-9)
+
+
+def test_fast_det_to_tel_equals_pysiaf():
+    full = P.aperture("MIRIM_FULL")
+    x = np.array([10.0, 400.3, 693.5, 1000.0, 512.2])
+    y = np.array([10.0, 900.1, 512.5, 20.0, 3.3])
+    v2, v3 = P.det_to_tel(x, y)
+    v2s, v3s = full.det_to_tel(x + 1, y + 1)
+    assert np.allclose(v2, v2s, atol=1e-9) and np.allclose(v3, v3s, atol=1e-9)
