@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo_run
+NIRISS_DIR ?= niriss_run
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint clean simulate-tiny
+.PHONY: venv demo test test-fast lint clean simulate-tiny niriss-demo
 
 venv: $(STAMP)
 
@@ -22,14 +23,21 @@ simulate-tiny: $(STAMP)
 	$(PY) simulate_campaign.py --preset tiny --out tiny_run
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --dist loadfile tests
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow" tests
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+niriss-demo: $(STAMP)
+	$(PY) niriss/simulate_niriss.py --out $(NIRISS_DIR)/sim
+	$(PY) niriss/run_niriss_batch.py $(NIRISS_DIR)/sim/exposures.txt --out $(NIRISS_DIR) --truth $(NIRISS_DIR)/sim/truth.ecsv
+	@if [ -f ../shared/data/calspec/wd1057_719_stisnic_009.fits ]; then \
+	  $(PY) niriss/NIRISScountrates.py ../shared/data/calspec/wd1057_719_stisnic_009.fits \
+	    --throughputs ../shared/data/bandpasses/niriss_pandeia --outtab $(NIRISS_DIR)/predicted_countrates.txt; fi
+
 clean:
-	rm -rf $(DEMO_DIR) tiny_run .pytest_cache
+	rm -rf $(DEMO_DIR) tiny_run $(NIRISS_DIR) .pytest_cache

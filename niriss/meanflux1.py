@@ -1,0 +1,12 @@
+#!/usr/bin/env python
+"""Weighted mean of per-dither EE tables (spec section 5).
+
+Run ``python niriss/meanflux1.py --help``; the logic is in :mod:`absflux.niriss`.
+"""
+
+import sys
+
+from absflux.niriss.cli import meanflux1_main
+
+if __name__ == "__main__":
+    sys.exit(meanflux1_main())
