@@ -116,20 +116,43 @@ def make_ramp(rate: np.ndarray, subarray: str, ngroups: int, nints: int, rng, cr
 # --------------------------------------------------------------------------
 # PSFs
 # --------------------------------------------------------------------------
+def psf_kwargs(filt: str, kw: dict) -> dict:
+    """PSF-model arguments of a filter.
+
+    Coronagraphic PSFs are normalised to the exit pupil (total 1 through the
+    coronagraph stop), as the original's coronagraphic model PSFs are: the
+    calibration factor of a coronagraphic filter refers to the light that
+    passes the stop.
+    """
+    out = dict(kw)
+    if filt in C.CORON_FILTERS:
+        out["normalize"] = "exit_pupil"
+    return out
+
+
 class PsfProvider:
     """Oversampled PSFs (with detector effects) of the project's physical model, cached on disk."""
 
-    def __init__(self, cache_dir: Path, fov_pixels=256, oversample=4, nlambda=10):
+    def __init__(self, cache_dir: Path, fov_pixels=256, oversample=4, nlambda=10, files: dict | None = None):
+        """``files`` ({filter: file name in cache_dir}) pins the exact PSFs a campaign used."""
         self.cache_dir = Path(cache_dir)
         self.kw = {"fov_pixels": fov_pixels, "oversample": oversample, "nlambda": nlambda}
+        self.files = dict(files or {})
         self._mem = {}
 
     def get(self, filt: str) -> np.ndarray:
         if filt not in self._mem:
-            from .psf_model import psf_library
+            from astropy.io import fits
 
-            hdul = psf_library(filt, self.cache_dir, **self.kw)
-            self._mem[filt] = np.asarray(hdul["OVERDIST"].data, float)
+            if filt in self.files:
+                with fits.open(self.cache_dir / self.files[filt]) as hdul:
+                    self._mem[filt] = np.asarray(hdul["OVERDIST"].data, float)
+            else:
+                from .psf_model import psf_library
+
+                hdul = psf_library(filt, self.cache_dir, **psf_kwargs(filt, self.kw))
+                self._mem[filt] = np.asarray(hdul["OVERDIST"].data, float)
+                self.files[filt] = f"miri_{filt}_psf_absflux_{hdul[0].header['CACHEKEY']}.fits"
         return self._mem[filt]
 
     def render(self, filt: str, x: float, y: float, shape, flux: float) -> np.ndarray:
@@ -145,6 +168,16 @@ def _mjd_to_isot(mjd: float) -> str:
     from astropy.time import Time
 
     return Time(mjd, format="mjd", scale="utc").isot
+
+
+def psf_provider_for(campaign: Path) -> PsfProvider:
+    """The PSFs (exact files) a simulated campaign was made with, from its truth file."""
+    from astropy.table import Table
+
+    meta = Table.read(Path(campaign) / "truth.ecsv").meta
+    d = Path(meta.get("psf_dir", "sim_psfs"))
+    d = d if d.is_absolute() else Path(campaign) / d
+    return PsfProvider(d, files=meta.get("psf_files"), **meta["psf"])
 
 
 def simulate_exposure(exp: CP.Exposure, out_root: Path, psfs: PsfProvider, fluxes: dict, rules: dict) -> dict:
@@ -360,8 +393,8 @@ def software_versions() -> dict[str, str]:
 _WORKER = {}
 
 
-def _init_worker(out_root, psf_kw, psf_dir, fluxes, rules):
-    _WORKER.update(out_root=out_root, psfs=PsfProvider(psf_dir, **psf_kw), fluxes=fluxes, rules=rules)
+def _init_worker(out_root, psf_kw, psf_dir, fluxes, rules, psf_files=None):
+    _WORKER.update(out_root=out_root, psfs=PsfProvider(psf_dir, files=psf_files, **psf_kw), fluxes=fluxes, rules=rules)
 
 
 def _run_one(exp):
@@ -380,13 +413,13 @@ def _ensure_psfs(filters, psf_dir, psf_kw, jobs):
             list(ex.map(functools.partial(_psf_job, psf_dir=psf_dir, psf_kw=psf_kw), todo))
     else:
         for f in todo:
-            psf_library(f, psf_dir, **psf_kw)
+            psf_library(f, psf_dir, **psf_kwargs(f, psf_kw))
 
 
 def _psf_job(filt, psf_dir, psf_kw):
     from .psf_model import psf_library
 
-    psf_library(filt, psf_dir, **psf_kw)
+    psf_library(filt, psf_dir, **psf_kwargs(filt, psf_kw))
     return filt
 
 
@@ -461,6 +494,10 @@ def _simulate_into(rules, exps, skipped, work: Path, jobs, psf_cache, progress) 
     psf_kw = {"fov_pixels": 256, "oversample": 4, "nlambda": 10} | (rules.get("psf", {}) or {})
     psf_dir = Path(psf_cache) if psf_cache else work / "sim_psfs"
     _ensure_psfs([e.filter for e in exps], psf_dir, psf_kw, jobs)
+    pinned = PsfProvider(psf_dir, **psf_kw)
+    for f in sorted({e.filter for e in exps}):
+        pinned.get(f)
+    psf_files = dict(pinned.files)
     timings["psfs"] = time.time() - t
 
     t = time.time()
@@ -470,13 +507,13 @@ def _simulate_into(rules, exps, skipped, work: Path, jobs, psf_cache, progress) 
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(work, psf_kw, psf_dir, fluxes, rules)
+            max_workers=jobs, initializer=_init_worker, initargs=(work, psf_kw, psf_dir, fluxes, rules, psf_files)
         ) as ex:
             for row in ex.map(_run_one, exps, chunksize=4):
                 rows.append(row)
                 bar.update()
     else:
-        _init_worker(work, psf_kw, psf_dir, fluxes, rules)
+        _init_worker(work, psf_kw, psf_dir, fluxes, rules, psf_files)
         for e in exps:
             rows.append(_run_one(e))
             bar.update()
@@ -495,6 +532,8 @@ def _simulate_into(rules, exps, skipped, work: Path, jobs, psf_cache, progress) 
             "subarr_cor": dict(C.SUBARR_COR),
             "sky_rate": CP.truth_sky(rules),
             "psf": psf_kw,
+            "psf_dir": str(psf_dir) if psf_cache else "sim_psfs",
+            "psf_files": psf_files,
             "bandpasses": "tynt (SVO MIRI profiles) for 13 filters, synthetic FND",
             "models": "synthetic blackbody spectra normalised to the 2022 CALSPEC 7.7 micron flux densities",
             "calspec_grieke_offset": S.CALSPEC_GRIEKE_OFFSET,

@@ -128,10 +128,9 @@ def test_bad_input_cli(tmp_path):
 
 
 def _expected_rate(out: Path, row) -> np.ndarray:
-    from absflux.simulate import PsfProvider
+    from absflux.simulate import psf_provider_for
 
-    meta = Table.read(out / "truth.ecsv").meta
-    psfs = PsfProvider(out / "sim_psfs", **meta["psf"])
+    psfs = psf_provider_for(out)
     s = C.SUBARRAYS[row["subarray"]]
     return (
         psfs.render(row["filter"], row["x_sub"], row["y_sub"], (s.ysize, s.xsize), row["total_rate"]) + row["sky_rate"]

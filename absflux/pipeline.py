@@ -1,0 +1,637 @@
+"""Step 1: reduction of one (star type, filter) with the jwst pipeline (spec 3.1-3.4).
+
+The functions here wrap the official ``Detector1Pipeline``, ``Image2Pipeline``
+and ``Image3Pipeline`` with the MIRI flux-calibration choices of the original
+scripts, sort raw files into ``<TARGNAME>_setN`` directories, build the
+per-visit median sky (``make_sky``), fake the coronagraphic/FND headers for
+Image3, and record provenance.  Products are written to a staging directory
+and moved into place file by file with an atomic rename, so an interrupted run
+never leaves a truncated product behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import constants as C
+
+log = logging.getLogger(__name__)
+
+DO_NOT_USE = 1
+STAGES = ("stage1", "stage2", "stage3", "stage23", "all")
+#: Default override files of the original, relative to the campaign root (spec 3.4).
+DEFAULT_OVERRIDES = {
+    "nmasks": "Masks/jwst_miri_mask_{filter}.fits",
+    "omask": "/grp/crds/jwst/references/jwst/jwst_miri_mask_0028.fits",
+    "nrscd": "RSCD/MIRI_MIRIMAGE_RSCD_10.00.00.fits",
+    "nflats": "Flats_2025/jwst_miri_flat_{filter}_master.fits",
+}
+
+
+class PipelineInputError(ValueError):
+    """Bad input for step 1 (one-line message naming the file and the problem)."""
+
+
+# --------------------------------------------------------------------------
+# Sorting raw files into sets
+# --------------------------------------------------------------------------
+@dataclass
+class DataSet:
+    """One (TARGNAME, visit) set of raw files."""
+
+    name: str  # "<TARGNAME>_set<N>"
+    targname: str
+    visit_token: str
+    files: list[Path] = field(default_factory=list)
+
+
+def read_uncal_header(path: Path) -> dict:
+    """TARGNAME and FILTER of a raw file; clear error for unreadable files."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(path) as hdul:
+            h = hdul[0].header
+            return {"TARGNAME": str(h["TARGNAME"]).strip(), "FILTER": str(h["FILTER"]).strip()}
+    except KeyError as exc:
+        raise PipelineInputError(f"{path}: missing header keyword {exc}") from None
+    except Exception as exc:  # astropy raises OSError/ValueError/TypeError for corrupt files
+        raise PipelineInputError(f"{path}: not a readable FITS file ({type(exc).__name__}: {exc})") from None
+
+
+def sort_uncal(filter_dir: Path, filt: str) -> list[DataSet]:
+    """Group ``filter_dir/*_uncal.fits`` by TARGNAME and visit (spec 0.2).
+
+    Sets are numbered 1..n per target in lexicographic order of the visit
+    token (``jwPPPPPOOOVVV``, the first ``_`` token of the file name).  Every
+    file's FILTER must equal ``filt`` (the part before any ``_``).
+    """
+    filter_dir = Path(filter_dir)
+    if not filter_dir.is_dir():
+        raise PipelineInputError(f"{filter_dir}: filter directory does not exist")
+    files = sorted(filter_dir.glob("*_uncal.fits"))
+    if not files:
+        raise PipelineInputError(f"{filter_dir}: no *_uncal.fits files")
+    want = filt.split("_")[0]
+    by_target: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    for f in files:
+        h = read_uncal_header(f)
+        if h["FILTER"] != want:
+            raise PipelineInputError(f"{f}: FILTER {h['FILTER']} differs from the directory's filter {want}")
+        by_target[h["TARGNAME"]][f.name.split("_")[0]].append(f)
+    sets = []
+    for targ in sorted(by_target):
+        for i, token in enumerate(sorted(by_target[targ]), start=1):
+            sets.append(DataSet(f"{targ}_set{i}", targ, token, sorted(by_target[targ][token])))
+    return sets
+
+
+# --------------------------------------------------------------------------
+# Step parameters (spec 3.1)
+# --------------------------------------------------------------------------
+def detector1_steps(
+    jump_sigma: float = 5.0,
+    maskfile: str | None = None,
+    rscdfile: str | None = None,
+    maximum_cores: str = "half",
+    save_jump_info: bool = True,
+    firstframe: bool = True,
+    reset: bool = True,
+    darksub: bool = True,
+) -> dict:
+    """Detector1 step parameters of the MIRI flux calibration."""
+    steps: dict = {
+        "ipc": {"skip": True},
+        "emicorr": {"skip": True},
+        "jump": {
+            "rejection_threshold": jump_sigma,
+            "maximum_cores": maximum_cores,
+            "after_jump_flag_dn1": 0.0,
+            "after_jump_flag_time1": 0.0,
+            "after_jump_flag_dn2": 0.0,
+            "after_jump_flag_time2": 0.0,
+            "expand_large_events": False,
+            "find_showers": False,
+        },
+        "ramp_fit": {"maximum_cores": maximum_cores},
+    }
+    if maskfile:
+        steps["dq_init"] = {"override_mask": str(maskfile)}
+    if rscdfile:
+        steps["rscd"] = {"override_rscd": str(rscdfile)}
+    if not firstframe:
+        steps["firstframe"] = {"skip": True}
+    if not reset:
+        steps["reset"] = {"skip": True}
+    if not darksub:
+        steps["dark_current"] = {"skip": True}
+    if save_jump_info:
+        steps["ramp_fit"].update({"save_opt": True})
+    return steps
+
+
+def image2_steps(flatfile: str | None = None, photomfile: str | None = None, pixel_scale: float = 0.11) -> dict:
+    """Image2 step parameters: square-kernel resampling at 0.11", exptime weights."""
+    steps: dict = {"resample": {"kernel": "square", "pixel_scale": pixel_scale, "weight_type": "exptime"}}
+    if flatfile:
+        steps["flat_field"] = {"override_flat": str(flatfile)}
+    if photomfile:
+        steps["photom"] = {"override_photom": str(photomfile)}
+    return steps
+
+
+def image3_steps(sourcecat: bool = True, matchbkg: bool = True, pixel_scale: float = 0.11, snr: float = 5.0) -> dict:
+    """Image3 step parameters: no tweakreg/outlier detection, skymatch lower=0, square kernel."""
+    steps: dict = {
+        "tweakreg": {"skip": True},
+        "outlier_detection": {"skip": True},
+        "resample": {"kernel": "square", "pixel_scale": pixel_scale, "weight_type": "exptime"},
+        "source_catalog": {"snr_threshold": snr} if sourcecat else {"skip": True},
+        "skymatch": {"lower": 0.0} if matchbkg else {"skip": True},
+    }
+    return steps
+
+
+def merge_step_parameters(steps: dict, override: dict | None) -> dict:
+    """Overlay user step parameters ({step: {param: value}}) on ``steps``."""
+    out = {k: dict(v) for k, v in steps.items()}
+    for step, pars in (override or {}).items():
+        out.setdefault(step, {}).update(pars)
+    return out
+
+
+def load_step_parameter_file(path: Path) -> dict[str, dict]:
+    """Read a step-parameter file: {pipeline: {step: {param: value}}}.
+
+    Accepted: YAML/JSON with top-level keys ``detector1``, ``image2``,
+    ``image3`` (each a mapping of step name to parameters), or an stpipe ASDF
+    parameter file of a pipeline (``class`` ... ``steps`` list), which is
+    mapped onto the pipeline it names.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineInputError(f"{path}: step-parameter file does not exist")
+    if path.suffix.lower() == ".asdf":
+        import asdf
+
+        with asdf.open(path) as af:
+            tree = dict(af.tree)
+        cls = str(tree.get("class", "")).lower()
+        key = next((k for k in ("detector1", "image2", "image3") if k in cls), None)
+        if key is None:
+            raise PipelineInputError(f"{path}: ASDF parameter file of an unsupported class {tree.get('class')!r}")
+        steps = {}
+        for s in tree.get("steps", []):
+            steps[s["name"]] = dict(s.get("parameters", {}))
+        return {key: steps}
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise PipelineInputError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not set(data) <= {"detector1", "image2", "image3"}:
+        raise PipelineInputError(f"{path}: top-level keys must be among detector1, image2, image3")
+    for k, v in data.items():
+        if not isinstance(v, dict) or not all(isinstance(p, dict) for p in v.values()):
+            raise PipelineInputError(f"{path}: {k} must map step names to parameter mappings")
+    return data
+
+
+# --------------------------------------------------------------------------
+# Logging and staging helpers
+# --------------------------------------------------------------------------
+@contextlib.contextmanager
+def stage_log(logfile: Path):
+    """Send the stpipe/jwst/stcal/crds log records to ``logfile`` for the duration."""
+    handler = logging.FileHandler(logfile, mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
+    handler.setLevel(logging.INFO)
+    loggers = [logging.getLogger(n) for n in ("stpipe", "jwst", "stcal", "CRDS", "crds")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+        handler.close()
+
+
+@contextlib.contextmanager
+def staging(final_dir: Path):
+    """A temporary directory whose files are moved atomically into ``final_dir`` on success."""
+    final_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".staging_", dir=final_dir))
+    try:
+        yield tmp
+        for p in sorted(tmp.iterdir()):
+            if p.is_file():
+                os.replace(p, final_dir / p.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clean_runtime_output(logtext: str) -> list[str]:
+    return [line for line in logtext.splitlines() if "CRDS - ERROR" in line]
+
+
+# --------------------------------------------------------------------------
+# Sky subtraction (spec 3.2)
+# --------------------------------------------------------------------------
+def expected_position(meta) -> tuple[float, float]:
+    """Sky position of the target at the observation (degrees).
+
+    The proposer position (PROP_RA/PROP_DEC, at MU_EPOCH) is propagated with
+    the proper motion to DATE-BEG.  Without proposer coordinates TARG_RA/TARG_DEC
+    (already at mid-exposure in JWST headers) are used as they are.
+    """
+    t = meta.target
+    if t.proposer_ra is None or t.proposer_dec is None or t.proper_motion_ra is None:
+        return float(t.ra), float(t.dec)
+    import warnings
+
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.time import Time
+    from erfa import ErfaWarning
+
+    epoch = Time(str(t.proper_motion_epoch).replace(" ", "T")) if t.proper_motion_epoch else Time("J2000")
+    c = SkyCoord(
+        ra=t.proposer_ra * u.deg,
+        dec=t.proposer_dec * u.deg,
+        pm_ra_cosdec=(t.proper_motion_ra or 0.0) * 1000 * u.mas / u.yr,
+        pm_dec=(t.proper_motion_dec or 0.0) * 1000 * u.mas / u.yr,
+        obstime=epoch,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ErfaWarning)
+        n = c.apply_space_motion(new_obstime=Time(meta.observation.date_beg))
+    return float(n.ra.deg), float(n.dec.deg)
+
+
+def find_star(data: np.ndarray, wcs, ra: float, dec: float, fwhm: float, size_fwhm: float = 10.0):
+    """Brightest peak near (ra, dec): cutout of size_fwhm x FWHM, threshold median + 5 std.
+
+    Returns (x, y) full-image pixel coordinates or None when no peak is found.
+    """
+    from astropy.stats import sigma_clipped_stats
+    from photutils.detection import find_peaks
+
+    x0, y0 = wcs.invert(ra, dec)
+    half = int(np.ceil(size_fwhm * fwhm / 2))
+    ny, nx = data.shape
+    if not (np.isfinite(x0) and np.isfinite(y0)):
+        return None
+    xi, yi = int(round(x0)), int(round(y0))
+    ys, xs = slice(max(yi - half, 0), min(yi + half + 1, ny)), slice(max(xi - half, 0), min(xi + half + 1, nx))
+    cut = data[ys, xs]
+    if cut.size == 0 or not np.any(np.isfinite(cut)):
+        return None
+    _, med, std = sigma_clipped_stats(cut, sigma=3.0)
+    std = min(std, 10.0)
+    box = max(int(round(2 * fwhm)), 3)
+    peaks = find_peaks(np.nan_to_num(cut, nan=med), threshold=med + 5 * std, box_size=box)
+    if peaks is None or len(peaks) == 0:
+        return None
+    k = int(np.argmax(peaks["peak_value"]))
+    return float(peaks["x_peak"][k] + xs.start), float(peaks["y_peak"][k] + ys.start)
+
+
+def make_sky(cal_files: list[Path], filt: str, scalebkg: bool = True) -> tuple[np.ndarray, list[Path]]:
+    """Per-visit median sky and sky-subtracted cal files (spec 3.2, with fixes).
+
+    Writes ``*_cal_mask.fits`` and ``*_skysub_cal.fits`` next to the inputs and
+    returns (sky image, skysub files).  Fixes relative to the original: the DQ
+    of replaced pixels is OR-ed with DO_NOT_USE (the original AND-ed it), a
+    single exposure or a missing star is a clear error, and the target position
+    includes proper motion from the proposer coordinates (not twice).
+    """
+    from astropy.stats import sigma_clipped_stats
+    from stdatamodels.jwst import datamodels as dm
+
+    files = sorted(Path(f) for f in cal_files)
+    if len(files) < 2:
+        raise PipelineInputError(
+            f"{files[0] if files else 'no files'}: make_sky needs at least 2 dithered exposures (got {len(files)})"
+        )
+    fwhm = C.FWHM[filt]
+    with dm.ImageModel(files[1]) as ref:
+        ra, dec = expected_position(ref.meta)
+        pos = find_star(ref.data, ref.meta.wcs, ra, dec, fwhm)
+        if pos is None:
+            raise PipelineInputError(f"{files[1]}: no star found near the target position for the sky mask")
+        sra, sdec = ref.meta.wcs(*pos)
+    radius_arcsec = 3.0 * fwhm * C.MOSAIC_PIXEL_SCALE
+
+    stack, meds = [], []
+    for f in files:
+        with dm.ImageModel(f) as m:
+            d = np.array(m.data, dtype=np.float64)
+            d[(m.dq & DO_NOT_USE) > 0] = np.nan
+            xc, yc = m.meta.wcs.invert(sra, sdec)
+            yy, xx = np.indices(d.shape)
+            # pixel scale of the cal images is ~0.11"; exclusion in pixels
+            d[np.hypot(xx - xc, yy - yc) <= radius_arcsec / C.MOSAIC_PIXEL_SCALE] = np.nan
+            masked = m.copy()
+            masked.data = d.astype(np.float32)
+            _save_model(masked, f.with_name(f.name.replace("_cal.fits", "_cal_mask.fits")))
+            masked.close()
+            meds.append(float(np.nanmedian(d)))
+            stack.append(d)
+    stack = np.array(stack)
+    medsky = float(np.mean(meds))
+    if scalebkg:
+        stack = stack + (medsky - np.array(meds))[:, None, None]
+    sky, _, _ = sigma_clipped_stats(stack, axis=0, sigma_lower=3.0, sigma_upper=1.0, maxiters=5)
+    sky = np.asarray(sky, dtype=np.float64)
+
+    out_files = []
+    for k, f in enumerate(files):
+        with dm.ImageModel(f) as m:
+            d = np.array(m.data, dtype=np.float64) - sky
+            if scalebkg:
+                d += medsky - meds[k]
+            bad = ~np.isfinite(d)
+            d[bad] = 0.0
+            m.dq[bad] = m.dq[bad] | DO_NOT_USE
+            m.data = d.astype(np.float32)
+            out = f.with_name(f.name.replace("_cal.fits", "_skysub_cal.fits"))
+            _save_model(m, out)
+            out_files.append(out)
+    return sky, out_files
+
+
+def _save_model(model, path: Path) -> None:
+    """Save a datamodel atomically (temporary name in the same directory, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".part_{path.name}")
+    model.save(tmp)
+    from astropy.io import fits
+
+    with fits.open(tmp, mode="update") as hdul:
+        hdul[0].header["FILENAME"] = path.name
+    os.replace(tmp, path)
+
+
+def fake_imager_headers(cal_files: list[Path], filt: str) -> list[Path]:
+    """Copies ``*_newcal.fits`` with EXP_TYPE=MIR_IMAGE and the fake imager FILTER (spec 3.4)."""
+    from astropy.io import fits
+
+    out = []
+    for f in cal_files:
+        new = f.with_name(f.name.replace("_cal.fits", "_newcal.fits"))
+        tmp = new.with_name(f".part_{new.name}")
+        with fits.open(f) as hdul:
+            hdul[0].header["EXP_TYPE"] = "MIR_IMAGE"
+            hdul[0].header["FILTER"] = C.FAKE_IMAGER_FILTER[filt]
+            hdul[0].header["FILENAME"] = new.name
+            hdul[0].header["HISTORY"] = f"absflux: EXP_TYPE/FILTER faked for Image3 (true filter {filt})"
+            hdul.writeto(tmp, overwrite=True)
+        os.replace(tmp, new)
+        out.append(new)
+    return out
+
+
+def write_association(files: list[Path], product_name: str, out_dir: Path) -> Path:
+    """Level-3 association (rule DMS_Level3_Base) written into the set directory."""
+    from jwst.associations import asn_from_list
+    from jwst.associations.lib.rules_level3_base import DMS_Level3_Base
+
+    asn = asn_from_list.asn_from_list([f.name for f in files], rule=DMS_Level3_Base, product_name=product_name)
+    _, serialized = asn.dump(format="json")
+    path = out_dir / f"{product_name}.json"
+    tmp = path.with_name(f".part_{path.name}")
+    tmp.write_text(serialized)
+    os.replace(tmp, path)
+    return path
+
+
+# --------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------
+def software_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    out = {"absflux": __version__}
+    for pkg in ("jwst", "stcal", "stdatamodels", "stpipe", "crds", "photutils", "stpsf", "astropy", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def crds_provenance() -> dict:
+    """CRDS context and mode as configured in this process's environment."""
+    env = {k: os.environ.get(k) for k in ("CRDS_PATH", "CRDS_SERVER_URL", "CRDS_MODE", "CRDS_CONTEXT")}
+    path = env.get("CRDS_PATH") or ""
+    local = (
+        bool(path)
+        and (Path(path) / "config" / "jwst" / "server_config").is_file()
+        and "127.0.0.1" in (env.get("CRDS_SERVER_URL") or "")
+    )
+    return {
+        "mode": "local simulated cache (offline)" if local else "CRDS server " + str(env.get("CRDS_SERVER_URL")),
+        "context": env.get("CRDS_CONTEXT") or "server default",
+        "env": env,
+    }
+
+
+def write_provenance(set_dir: Path, stage: str, inputs: list[Path], steps: dict, extra: dict | None = None) -> Path:
+    """Record versions, CRDS context and step parameters next to the products."""
+    record = {
+        "stage": stage,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "software": software_versions(),
+        "crds": crds_provenance(),
+        "inputs": [Path(p).name for p in inputs],
+        "step_parameters": steps,
+    } | (extra or {})
+    path = set_dir / f"provenance_{stage}.json"
+    tmp = path.with_name(f".part_{path.name}")
+    tmp.write_text(json.dumps(record, indent=2, default=str))
+    os.replace(tmp, path)
+    return path
+
+
+# --------------------------------------------------------------------------
+# Running one set / one (type, filter)
+# --------------------------------------------------------------------------
+@dataclass
+class PipelineOptions:
+    """Options of step 1 (the original's CLI plus the new ones)."""
+
+    stage: str = "all"
+    bkgsub: bool = False
+    onlynew: bool = False
+    flatfile: Path | None = None
+    maskfile: Path | None = None
+    rscdfile: Path | None = None
+    photomfile: Path | None = None
+    nflats: bool = False
+    step_parameters: dict = field(default_factory=dict)
+    maximum_cores: str = "half"
+    save_ramps: bool = False
+    jump_sigma: float = 5.0
+
+
+@dataclass
+class SetResult:
+    startype: str
+    filter: str
+    set: str
+    status: str  # done | skipped | failed
+    reason: str = ""
+    seconds: float = 0.0
+    products: list[str] = field(default_factory=list)
+
+
+def resolve_overrides(root: Path, filt: str, nmasks=False, omask=False, nrscd=False, nflats=False, paths=None):
+    """Override file paths of the original's flags; error before processing if one is missing.
+
+    ``paths`` maps the flag names (nmasks, omask, nrscd, nflats) to path
+    templates (``{filter}`` is replaced), defaulting to the original names.
+    """
+    paths = DEFAULT_OVERRIDES | (paths or {})
+    out = {}
+    flags = {"nmasks": nmasks, "omask": omask, "nrscd": nrscd, "nflats": nflats and filt not in C.CORON_FILTERS}
+    for flag, on in flags.items():
+        if not on:
+            continue
+        p = Path(paths[flag].format(filter=filt))
+        if not p.is_absolute():
+            p = root / p
+        if not p.is_file():
+            raise PipelineInputError(f"{p}: override file for --{flag} does not exist")
+        out[flag] = p
+    return out
+
+
+def _stage_flags(stage: str) -> tuple[bool, bool, bool]:
+    if stage not in STAGES:
+        raise PipelineInputError(f"unknown stage {stage!r} (choose from {', '.join(STAGES)})")
+    return stage in ("stage1", "all"), stage in ("stage2", "stage23", "all"), stage in ("stage3", "stage23", "all")
+
+
+def run_set(ds: DataSet, set_dir: Path, filt: str, opts: PipelineOptions) -> list[str]:
+    """Run the requested stages on one set; returns the product file names."""
+    from stdatamodels.jwst import datamodels as dm
+
+    do1, do2, do3 = _stage_flags(opts.stage)
+    set_dir.mkdir(parents=True, exist_ok=True)
+    sname = ds.name
+    user = opts.step_parameters or {}
+    products = []
+    if do1:
+        from jwst.pipeline import Detector1Pipeline
+
+        steps = merge_step_parameters(
+            detector1_steps(opts.jump_sigma, opts.maskfile, opts.rscdfile, opts.maximum_cores), user.get("detector1")
+        )
+        with stage_log(set_dir / f"{sname}_stage1.log"), staging(set_dir) as tmp:
+            for f in ds.files:
+                Detector1Pipeline.call(
+                    str(f),
+                    output_dir=str(tmp),
+                    save_results=True,
+                    save_calibrated_ramp=opts.save_ramps,
+                    steps=steps,
+                    configure_log=False,
+                )
+        write_provenance(set_dir, "stage1", ds.files, steps)
+    if do2:
+        from jwst.pipeline import Image2Pipeline
+
+        rates = sorted(set_dir.glob("*_rate.fits"))
+        if not rates:
+            raise PipelineInputError(f"{set_dir}: no *_rate.fits files for stage2 (run stage1 first)")
+        steps = merge_step_parameters(image2_steps(opts.flatfile, opts.photomfile), user.get("image2"))
+        with stage_log(set_dir / f"{sname}_stage2.log"), staging(set_dir) as tmp:
+            for f in rates:
+                Image2Pipeline.call(str(f), output_dir=str(tmp), save_results=True, steps=steps, configure_log=False)
+        write_provenance(set_dir, "stage2", rates, steps)
+    suffix, msuffix = "", ""
+    if opts.bkgsub:
+        cals = sorted(set_dir.glob("*mirimage_cal.fits"))
+        if not cals:
+            raise PipelineInputError(f"{set_dir}: no *mirimage_cal.fits files for the sky subtraction")
+        sky, _ = make_sky(cals, filt)
+        m = dm.ImageModel(data=sky.astype(np.float32))
+        from astropy.io import fits
+
+        out = set_dir / f"{filt}_median_bkg.fits"
+        tmp = out.with_name(f".part_{out.name}")
+        fits.PrimaryHDU(sky.astype(np.float32)).writeto(tmp, overwrite=True)
+        os.replace(tmp, out)
+        m.close()
+        suffix, msuffix = "_skysub", "_bkgsub"
+    if do3:
+        from jwst.pipeline import Image3Pipeline
+
+        cals = sorted(set_dir.glob(f"*mirimage{suffix}_cal.fits"))
+        if not cals:
+            raise PipelineInputError(f"{set_dir}: no *mirimage{suffix}_cal.fits files for stage3")
+        if filt in C.CORON_FILTERS or filt == C.FND_FILTER:
+            cals = fake_imager_headers(cals, filt)
+        product = f"miri_{sname}_stage3{msuffix}_asn"
+        asn = write_association(cals, product, set_dir)
+        steps = merge_step_parameters(image3_steps(sourcecat=filt not in C.CORON_FILTERS), user.get("image3"))
+        with stage_log(set_dir / f"{sname}_stage3{msuffix}.log"), staging(set_dir) as tmp:
+            shutil.copy(asn, tmp / asn.name)
+            for c in cals:
+                os.symlink(c.resolve(), tmp / c.name)
+            Image3Pipeline.call(
+                str(tmp / asn.name), output_dir=str(tmp), save_results=True, steps=steps, configure_log=False
+            )
+            for c in cals:
+                (tmp / c.name).unlink()
+            (tmp / asn.name).unlink()
+        write_provenance(set_dir, f"stage3{msuffix}", cals, steps, {"association": asn.name})
+        products.append(f"{product}_i2d.fits")
+    return products
+
+
+def crds_errors_in_logs(set_dir: Path) -> list[str]:
+    """CRDS error lines in the stage logs of a set."""
+    out = []
+    for p in sorted(set_dir.glob("*_stage*.log")):
+        out += [f"{p.name}: {line}" for line in _clean_runtime_output(p.read_text(errors="replace"))]
+    return out
+
+
+def pipeline_one_filter(root: Path, startype: str, filt: str, opts: PipelineOptions, only_sets=None) -> list[SetResult]:
+    """Reduce every set of one (star type, filter); a failing set does not stop the others."""
+    root = Path(root)
+    sets = sort_uncal(root / startype / filt, filt)
+    results = []
+    for ds in sets:
+        if only_sets and ds.name not in only_sets:
+            continue
+        set_dir = root / startype / filt / ds.name
+        if opts.onlynew and set_dir.exists():
+            results.append(SetResult(startype, filt, ds.name, "skipped", "exists (--onlynew)"))
+            continue
+        t = time.time()
+        try:
+            prods = run_set(ds, set_dir, filt, opts)
+            results.append(SetResult(startype, filt, ds.name, "done", "", time.time() - t, prods))
+        except Exception as exc:  # one failing set is reported; the rest go on
+            log.error("%s/%s/%s failed: %s", startype, filt, ds.name, exc)
+            results.append(
+                SetResult(startype, filt, ds.name, "failed", f"{type(exc).__name__}: {exc}", time.time() - t)
+            )
+    return results

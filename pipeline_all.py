@@ -1,0 +1,150 @@
+#!/usr/bin/env python
+"""Step 1 for every filter and star type (replaces the original bash wrappers).
+
+Order and options of the original ``pipeline_all``: for each filter (F2300C,
+F1550C, F1140C, F1065C, F560W ... F2550W) every set is reduced with
+``--stage all``, then its background-subtracted mosaic is made with
+``--stage stage3 --bkgsub``; FND last, without bkgsub.  Independent sets run
+in parallel worker processes (``--jobs``); one failing set does not stop the
+others; a summary closes the run and the exit code is 1 if any set failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from absflux import constants as C
+from absflux.cli import fail, setup_logging
+
+ORDER = ("F2300C", "F1550C", "F1140C", "F1065C") + C.IMAGER_FILTERS + ("FND",)
+TYPE_ORDER = ("SolarAnalogs", "HotStars", "ADwarfs")
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", type=Path, default=Path("."), help="campaign root (default .)")
+    p.add_argument("--filters", nargs="+", choices=ORDER, default=list(ORDER), help="filters (default all 14)")
+    p.add_argument(
+        "--dirs",
+        nargs="+",
+        choices=TYPE_ORDER + ("Asteroids",),
+        default=list(TYPE_ORDER),
+        help="star types (default the three)",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="sets reduced in parallel (default 1)")
+    p.add_argument("--onlynew", action="store_true", help="skip sets whose directory exists (pipeline_all_new)")
+    p.add_argument("--no-bkgsub", action="store_true", help="do not make the background-subtracted mosaics")
+    p.add_argument(
+        "--nmasks", action="store_true", help="new masks Masks/jwst_miri_mask_<F>.fits (the original's EXTOPT)"
+    )
+    p.add_argument("--nflats", action="store_true", help="new flats (see pipeline_one_filter.py)")
+    p.add_argument("--nrscd", action="store_true", help="RSCD override (see pipeline_one_filter.py)")
+    p.add_argument("--step-params", type=Path, help="step-parameter file (see pipeline_one_filter.py)")
+    p.add_argument("--crds-cache", type=Path, help="local CRDS cache (default: <root>/crds_cache if present)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def _task(args):
+    """Worker: stage all (+ stage3 --bkgsub) of one set."""
+    root, stype, filt, ds, opts, bkgsub = args
+    import dataclasses
+
+    from absflux.pipeline import SetResult, run_set
+
+    set_dir = root / stype / filt / ds.name
+    t = time.time()
+    try:
+        prods = run_set(ds, set_dir, filt, opts)
+        if bkgsub:
+            prods += run_set(ds, set_dir, filt, dataclasses.replace(opts, stage="stage3", bkgsub=True))
+        return SetResult(stype, filt, ds.name, "done", "", time.time() - t, prods)
+    except Exception as exc:
+        return SetResult(stype, filt, ds.name, "failed", f"{type(exc).__name__}: {exc}", time.time() - t)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    log = logging.getLogger("pipeline_all")
+    from tqdm import tqdm
+
+    from absflux.crdsenv import select_crds
+    from absflux.pipeline import (
+        PipelineInputError,
+        PipelineOptions,
+        SetResult,
+        load_step_parameter_file,
+        resolve_overrides,
+        sort_uncal,
+    )
+
+    try:
+        log.info("CRDS: %s", select_crds(args.root, args.crds_cache))
+        steppars = load_step_parameter_file(args.step_params) if args.step_params else {}
+    except (PipelineInputError, FileNotFoundError) as exc:
+        return fail(str(exc))
+    cores = "1" if args.jobs > 1 else "half"
+    tasks, results = [], []
+    filters = [f for f in ORDER if f in args.filters]
+    for filt in filters:
+        try:
+            ov = resolve_overrides(args.root, filt, args.nmasks, False, args.nrscd, args.nflats)
+        except PipelineInputError as exc:
+            return fail(str(exc))
+        opts = PipelineOptions(
+            stage="all",
+            maskfile=ov.get("nmasks"),
+            rscdfile=ov.get("nrscd"),
+            flatfile=ov.get("nflats"),
+            step_parameters=steppars,
+            maximum_cores=cores,
+        )
+        for stype in [t for t in TYPE_ORDER + ("Asteroids",) if t in args.dirs]:
+            fdir = args.root / stype / filt
+            if not fdir.is_dir():
+                continue
+            try:
+                sets = sort_uncal(fdir, filt)
+            except PipelineInputError as exc:
+                results.append(SetResult(stype, filt, "-", "failed", str(exc)))
+                continue
+            for ds in sets:
+                if args.onlynew and (fdir / ds.name).exists():
+                    results.append(SetResult(stype, filt, ds.name, "skipped", "exists (--onlynew)"))
+                    continue
+                bkg = not args.no_bkgsub and filt != C.FND_FILTER and len(ds.files) > 1
+                tasks.append((args.root, stype, filt, ds, opts, bkg))
+    log.info("%d sets to reduce, %d skipped, %d worker(s)", len(tasks), len(results), args.jobs)
+    t0 = time.time()
+    bar = tqdm(total=len(tasks), unit="set", disable=args.no_progress)
+    if args.jobs > 1 and tasks:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=args.jobs) as ex:
+            futs = [ex.submit(_task, t) for t in tasks]
+            for fut in as_completed(futs):
+                results.append(fut.result())
+                bar.update()
+    else:
+        for t in tasks:
+            results.append(_task(t))
+            bar.update()
+    bar.close()
+    n = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+    log.info(
+        "summary: %d done, %d skipped, %d failed in %.0f s", n["done"], n["skipped"], n["failed"], time.time() - t0
+    )
+    for r in sorted(results, key=lambda r: (r.status != "failed", r.filter, r.startype, r.set)):
+        if r.status == "failed":
+            log.error("FAILED %s/%s/%s: %s", r.startype, r.filter, r.set, r.reason)
+    return 1 if n["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+#!/usr/bin/env python
+"""Step 1: run Detector1, Image2 (optional per-visit sky subtraction) and Image3 on one filter.
+
+Raw files ``<dir>/<FILTER>/*_uncal.fits`` are sorted into ``<TARGNAME>_setN``
+directories (by header TARGNAME and visit), each reduced with the MIRI
+flux-calibration choices; the mosaic is ``miri_<set>_stage3[_bkgsub]_asn_i2d.fits``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from absflux import constants as C
+from absflux.cli import fail, setup_logging
+
+DIRS = ("HotStars", "ADwarfs", "SolarAnalogs", "Asteroids", "all")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--filter", default="F770W", choices=C.ALL_FILTERS, help="filter to reduce (default F770W)")
+    p.add_argument("--dir", default="ADwarfs", choices=DIRS, help="star type directory; 'all' = the three types")
+    p.add_argument(
+        "--stage",
+        default="all",
+        choices=("stage1", "stage2", "stage3", "stage23", "all"),
+        help="which pipeline stages to run (default all)",
+    )
+    p.add_argument(
+        "--root", type=Path, default=Path("."), help="campaign root holding the type directories (default .)"
+    )
+    p.add_argument("--flatfile", type=Path, help="flat-field override file (takes precedence over --nflats)")
+    p.add_argument("--nmasks", action="store_true", help="use the new bad-pixel masks Masks/jwst_miri_mask_<F>.fits")
+    p.add_argument("--omask", action="store_true", help="use the old mask (see --omask-path)")
+    p.add_argument(
+        "--nflats", action="store_true", help="use Flats_2025/jwst_miri_flat_<F>_master.fits (not coronagraphy)"
+    )
+    p.add_argument("--nrscd", action="store_true", help="use the RSCD override RSCD/MIRI_MIRIMAGE_RSCD_10.00.00.fits")
+    p.add_argument("--mask-path", help="template of the --nmasks file ({filter} replaced)")
+    p.add_argument("--omask-path", help="path of the --omask file (default the original's /grp/crds path)")
+    p.add_argument("--flat-path", help="template of the --nflats file ({filter} replaced)")
+    p.add_argument("--rscd-path", help="path of the --nrscd file")
+    p.add_argument("--photomfile", type=Path, help="photom override (default: CRDS)")
+    p.add_argument("--onlynew", action="store_true", help="skip sets whose directory already exists")
+    p.add_argument("--bkgsub", action="store_true", help="subtract a per-visit median sky before Image3")
+    p.add_argument(
+        "--step-params",
+        type=Path,
+        help="YAML/JSON {detector1|image2|image3: {step: {param: value}}} or an stpipe ASDF parameter file",
+    )
+    p.add_argument("--sets", nargs="+", help="only these sets (e.g. 'BD+60 1753_set1')")
+    p.add_argument("--crds-cache", type=Path, help="local CRDS cache to use (e.g. <campaign>/crds_cache)")
+    p.add_argument("--maximum-cores", default="half", help="cores for jump/ramp_fit: an integer, 'half' or 'all'")
+    p.add_argument("--save-ramps", action="store_true", help="also save the calibrated ramps (large)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def options_from_args(args, filt: str):
+    from absflux.pipeline import PipelineOptions, load_step_parameter_file, resolve_overrides
+
+    paths = {
+        k: v
+        for k, v in {
+            "nmasks": args.mask_path,
+            "omask": args.omask_path,
+            "nflats": args.flat_path,
+            "nrscd": args.rscd_path,
+        }.items()
+        if v
+    }
+    ov = resolve_overrides(
+        args.root, filt, args.nmasks, args.omask, args.nrscd, args.nflats and not args.flatfile, paths
+    )
+    for flag, p in (("--flatfile", args.flatfile), ("--photomfile", args.photomfile)):
+        if p is not None and not Path(p).is_file():
+            from absflux.pipeline import PipelineInputError
+
+            raise PipelineInputError(f"{p}: {flag} file does not exist")
+    return PipelineOptions(
+        stage=args.stage,
+        bkgsub=args.bkgsub,
+        onlynew=args.onlynew,
+        flatfile=args.flatfile or ov.get("nflats"),
+        maskfile=ov.get("nmasks") or ov.get("omask"),
+        rscdfile=ov.get("nrscd"),
+        photomfile=args.photomfile,
+        step_parameters=load_step_parameter_file(args.step_params) if args.step_params else {},
+        maximum_cores=args.maximum_cores,
+        save_ramps=args.save_ramps,
+    )
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    log = logging.getLogger("pipeline_one_filter")
+    from absflux.crdsenv import select_crds
+    from absflux.pipeline import PipelineInputError, pipeline_one_filter, sort_uncal
+
+    try:
+        opts = options_from_args(args, args.filter)
+        types = C.STAR_TYPES if args.dir == "all" else (args.dir,)
+        for t in types:  # validate every input before any processing
+            sort_uncal(args.root / t / args.filter, args.filter)
+        crds = select_crds(args.root, args.crds_cache)
+    except (PipelineInputError, FileNotFoundError) as exc:
+        return fail(str(exc))
+    log.info("CRDS: %s", crds)
+    failed = 0
+    for t in types:
+        for r in pipeline_one_filter(args.root, t, args.filter, opts, only_sets=args.sets):
+            log.info("%-12s %-7s %-32s %-7s %6.1f s %s", r.startype, r.filter, r.set, r.status, r.seconds, r.reason)
+            failed += r.status == "failed"
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

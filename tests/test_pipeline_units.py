@@ -1,0 +1,124 @@
+"""Step 1 building blocks that do not need the jwst pipeline to run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from absflux import pipeline as PL
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _fake_uncal(path: Path, targname: str, filt: str) -> None:
+    h = fits.Header()
+    h["TARGNAME"] = targname
+    h["FILTER"] = filt
+    fits.HDUList([fits.PrimaryHDU(header=h), fits.ImageHDU(np.zeros((1, 1, 2, 2), np.uint16), name="SCI")]).writeto(
+        path
+    )
+
+
+def test_sort_uncal_sets(tmp_path):
+    d = tmp_path / "ADwarfs" / "F770W"
+    d.mkdir(parents=True)
+    names = [
+        ("jw04496001001_02101_00001_mirimage_uncal.fits", "BD+60 1753"),
+        ("jw04496001001_02101_00002_mirimage_uncal.fits", "BD+60 1753"),
+        ("jw01536010001_02101_00001_mirimage_uncal.fits", "BD+60 1753"),
+        ("jw01536002001_02101_00001_mirimage_uncal.fits", "BD+60 1753"),
+        ("jw01536003001_02101_00001_mirimage_uncal.fits", "J1757132"),
+    ]
+    for n, t in names:
+        _fake_uncal(d / n, t, "F770W")
+    sets = PL.sort_uncal(d, "F770W")
+    got = {s.name: (s.visit_token, len(s.files)) for s in sets}
+    # numbered per target in lexicographic order of the visit token, not time
+    assert got == {
+        "BD+60 1753_set1": ("jw01536002001", 1),
+        "BD+60 1753_set2": ("jw01536010001", 1),
+        "BD+60 1753_set3": ("jw04496001001", 2),
+        "J1757132_set1": ("jw01536003001", 1),
+    }
+
+
+def test_sort_uncal_errors(tmp_path):
+    with pytest.raises(PL.PipelineInputError, match="does not exist"):
+        PL.sort_uncal(tmp_path / "HotStars" / "F770W", "F770W")
+    d = tmp_path / "HotStars" / "F770W"
+    d.mkdir(parents=True)
+    with pytest.raises(PL.PipelineInputError, match="no \\*_uncal.fits"):
+        PL.sort_uncal(d, "F770W")
+    _fake_uncal(d / "jw01537001001_02101_00001_mirimage_uncal.fits", "GD 71", "F1000W")
+    with pytest.raises(PL.PipelineInputError, match="FILTER F1000W differs"):
+        PL.sort_uncal(d, "F770W")
+    (d / "jw01537001001_02101_00001_mirimage_uncal.fits").unlink()
+    (d / "jw01537001001_02101_00002_mirimage_uncal.fits").write_bytes(b"SIMPLE  = garbage")
+    with pytest.raises(PL.PipelineInputError, match="not a readable FITS file"):
+        PL.sort_uncal(d, "F770W")
+
+
+def test_step_parameters():
+    d1 = PL.detector1_steps()
+    assert d1["ipc"]["skip"] and d1["emicorr"]["skip"]
+    assert d1["jump"]["rejection_threshold"] == 5.0
+    assert d1["jump"]["expand_large_events"] is False and d1["jump"]["find_showers"] is False
+    assert all(d1["jump"][k] == 0 for k in ("after_jump_flag_dn1", "after_jump_flag_time1", "after_jump_flag_dn2"))
+    assert d1["ramp_fit"]["save_opt"] is True
+    i2 = PL.image2_steps()
+    assert i2["resample"] == {"kernel": "square", "pixel_scale": 0.11, "weight_type": "exptime"}
+    i3 = PL.image3_steps(sourcecat=False)
+    assert i3["tweakreg"]["skip"] and i3["outlier_detection"]["skip"] and i3["source_catalog"]["skip"]
+    assert i3["skymatch"]["lower"] == 0.0
+    merged = PL.merge_step_parameters(d1, {"jump": {"rejection_threshold": 6.0}, "refpix": {"skip": True}})
+    assert merged["jump"]["rejection_threshold"] == 6.0 and merged["jump"]["find_showers"] is False
+    assert merged["refpix"] == {"skip": True} and d1["jump"]["rejection_threshold"] == 5.0
+
+
+def test_step_parameter_file(tmp_path):
+    p = tmp_path / "pars.yaml"
+    p.write_text("detector1:\n  jump: {rejection_threshold: 7}\nimage3:\n  source_catalog: {skip: true}\n")
+    assert PL.load_step_parameter_file(p) == {
+        "detector1": {"jump": {"rejection_threshold": 7}},
+        "image3": {"source_catalog": {"skip": True}},
+    }
+    p.write_text("image4: {}\n")
+    with pytest.raises(PL.PipelineInputError, match="top-level keys"):
+        PL.load_step_parameter_file(p)
+    with pytest.raises(PL.PipelineInputError, match="does not exist"):
+        PL.load_step_parameter_file(tmp_path / "none.yaml")
+
+
+def test_overrides_missing_file(tmp_path):
+    with pytest.raises(PL.PipelineInputError, match="jwst_miri_mask_F770W.fits: override file for --nmasks"):
+        PL.resolve_overrides(tmp_path, "F770W", nmasks=True)
+    (tmp_path / "Masks").mkdir()
+    (tmp_path / "Masks" / "jwst_miri_mask_F770W.fits").write_bytes(b"x")
+    assert PL.resolve_overrides(tmp_path, "F770W", nmasks=True)["nmasks"].name == "jwst_miri_mask_F770W.fits"
+    # new flats are never used for the coronagraphic filters
+    assert PL.resolve_overrides(tmp_path, "F1065C", nflats=True) == {}
+
+
+def _run(args, cwd):
+    return subprocess.run(
+        [sys.executable, str(REPO / "pipeline_one_filter.py"), *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_cli_bad_inputs(tmp_path):
+    r = _run(["--filter", "F770W", "--dir", "HotStars", "--root", str(tmp_path)], tmp_path)
+    assert r.returncode == 2 and "filter directory does not exist" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    d = tmp_path / "HotStars" / "F770W"
+    d.mkdir(parents=True)
+    _fake_uncal(d / "jw01537001001_02101_00001_mirimage_uncal.fits", "GD 71", "F2100W")
+    r = _run(["--filter", "F770W", "--dir", "HotStars", "--root", str(tmp_path)], tmp_path)
+    assert r.returncode == 2 and "jw01537001001_02101_00001_mirimage_uncal.fits: FILTER F2100W differs" in r.stderr
+    r = _run(["--filter", "F770W", "--dir", "HotStars", "--root", str(tmp_path), "--flatfile", "nope.fits"], tmp_path)
+    assert r.returncode == 2 and "nope.fits" in r.stderr
+    assert sorted(p.name for p in d.iterdir()) == ["jw01537001001_02101_00001_mirimage_uncal.fits"]
