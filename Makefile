@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Each step skips work already done, so an interrupted `make demo` resumes.
 demo: $(STAMP)
-	$(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR)
+	@if [ -f $(DEMO_DIR)/truth.ecsv ]; then echo "campaign $(DEMO_DIR) exists: not simulated again"; \
+	else $(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR); fi
+	$(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew
 
 simulate-tiny: $(STAMP)
 	$(PY) simulate_campaign.py --preset tiny --out tiny_run

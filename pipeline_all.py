@@ -36,7 +36,7 @@ def build_parser():
         help="star types (default the three)",
     )
     p.add_argument("--jobs", type=int, default=1, help="sets reduced in parallel (default 1)")
-    p.add_argument("--onlynew", action="store_true", help="skip sets whose directory exists (pipeline_all_new)")
+    p.add_argument("--onlynew", action="store_true", help="skip finished sets (mosaics present; pipeline_all_new)")
     p.add_argument("--no-bkgsub", action="store_true", help="do not make the background-subtracted mosaics")
     p.add_argument(
         "--nmasks", action="store_true", help="new masks Masks/jwst_miri_mask_<F>.fits (the original's EXTOPT)"
@@ -48,6 +48,12 @@ def build_parser():
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
+
+
+def set_finished(set_dir: Path, sname: str, bkgsub: bool) -> bool:
+    """A set is finished when its stage-3 mosaic (and bkgsub mosaic if due) exists."""
+    ok = (set_dir / f"miri_{sname}_stage3_asn_i2d.fits").is_file()
+    return ok and (not bkgsub or (set_dir / f"miri_{sname}_stage3_bkgsub_asn_i2d.fits").is_file())
 
 
 def _task(args):
@@ -115,10 +121,10 @@ def main(argv=None) -> int:
                 results.append(SetResult(stype, filt, "-", "failed", str(exc)))
                 continue
             for ds in sets:
-                if args.onlynew and (fdir / ds.name).exists():
-                    results.append(SetResult(stype, filt, ds.name, "skipped", "exists (--onlynew)"))
-                    continue
                 bkg = not args.no_bkgsub and filt != C.FND_FILTER and len(ds.files) > 1
+                if args.onlynew and set_finished(fdir / ds.name, ds.name, bkg):
+                    results.append(SetResult(stype, filt, ds.name, "skipped", "finished (--onlynew)"))
+                    continue
                 tasks.append((args.root, stype, filt, ds, opts, bkg))
     log.info("%d sets to reduce, %d skipped, %d worker(s)", len(tasks), len(results), args.jobs)
     t0 = time.time()

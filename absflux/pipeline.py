@@ -243,6 +243,20 @@ def staging(final_dir: Path):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def freeze_heap() -> None:
+    """Collect garbage once, then freeze the surviving objects.
+
+    stpipe runs a full ``gc.collect()`` before every step; with jwst, astropy
+    and the CRDS rules loaded each collection takes ~0.25 s, more than most
+    steps themselves.  Freezing the long-lived objects makes those collections
+    scan only new objects (Detector1 on a SUB256 exposure: 8.4 s -> 2.3 s).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _clean_runtime_output(logtext: str) -> list[str]:
     return [line for line in logtext.splitlines() if "CRDS - ERROR" in line]
 
@@ -533,6 +547,10 @@ def run_set(ds: DataSet, set_dir: Path, filt: str, opts: PipelineOptions) -> lis
 
     do1, do2, do3 = _stage_flags(opts.stage)
     set_dir.mkdir(parents=True, exist_ok=True)
+    if do1 or do2 or do3:
+        import jwst.pipeline  # noqa: F401  (import before freezing, so the modules are frozen too)
+
+        freeze_heap()
     sname = ds.name
     user = opts.step_parameters or {}
     products = []
