@@ -1,0 +1,253 @@
+"""Shared output helpers: provenance metadata, atomic and all-or-nothing writes.
+
+Every table a step writes should say which software wrote it, from which
+inputs and with which options, and no step should leave a half-written file
+or a partial set of outputs behind when it fails.  This module provides:
+
+* :func:`software_versions` and :func:`provenance` - the provenance record
+  (script, UTC date, versions of absflux/jwst/photutils/astropy/..., input
+  files, options) as a plain dict;
+* :func:`write_table` - write an astropy table to a temporary name and rename
+  it, storing the provenance in the metadata in the way the format supports
+  (FITS header keywords + HISTORY cards, commented lines for the ASCII
+  formats, a nested mapping for ECSV);
+* :class:`OutputSet` - stage several outputs (tables, figures, text) under
+  temporary names and rename them all at the end (``commit``), or remove them
+  all (``discard``), so a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Packages whose versions are recorded in every output table.
+PROVENANCE_PACKAGES = ("absflux", "jwst", "photutils", "astropy", "numpy", "scipy", "matplotlib")
+
+#: Short FITS keywords for the versions (8 characters at most).
+_FITS_VERSION_KEYS = {
+    "absflux": "V_ABSFLX",
+    "jwst": "V_JWST",
+    "photutils": "V_PHOTUT",
+    "astropy": "V_ASTROP",
+    "numpy": "V_NUMPY",
+    "scipy": "V_SCIPY",
+    "matplotlib": "V_MPL",
+}
+
+
+def software_versions(packages=PROVENANCE_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``packages`` ("not installed" when absent).
+
+    Parameters
+    ----------
+    packages : iterable of str
+        Distribution names.
+
+    Returns
+    -------
+    dict
+        {package: version string}.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in packages:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            if pkg == "absflux":
+                from . import __version__
+
+                out[pkg] = __version__
+            else:
+                out[pkg] = "not installed"
+    return out
+
+
+def _plain(value):
+    """Options as plain, printable values (Paths -> str, tuples -> lists)."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def provenance(script: str, inputs=(), options=None, notes=()) -> dict:
+    """Provenance record of an output.
+
+    Parameters
+    ----------
+    script : str
+        Name of the producing script or function.
+    inputs : iterable of str or Path
+        Input files (recorded as given, resolved to absolute paths).
+    options : dict or argparse.Namespace, optional
+        Options of the run.
+    notes : iterable of str
+        Free-text notes (e.g. choices that deviate from the original scripts).
+
+    Returns
+    -------
+    dict
+        Keys ``script``, ``date`` (UTC ISO), ``software``, ``inputs``, ``options``, ``notes``.
+    """
+    if options is not None and not isinstance(options, dict):
+        options = vars(options)
+    return {
+        "script": script,
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "software": software_versions(),
+        "inputs": [str(Path(p).resolve()) for p in inputs],
+        "options": {k: _plain(v) for k, v in (options or {}).items()},
+        "notes": [str(n) for n in notes],
+    }
+
+
+def provenance_lines(prov: dict) -> list[str]:
+    """The provenance record as one-line ``key: value`` strings (for ASCII comments)."""
+    lines = [f"created by {prov['script']} on {prov['date']} UTC"]
+    lines.append("software: " + ", ".join(f"{k} {v}" for k, v in prov["software"].items()))
+    for p in prov["inputs"]:
+        lines.append(f"input: {p}")
+    if prov["options"]:
+        lines.append("options: " + ", ".join(f"{k}={v}" for k, v in prov["options"].items()))
+    for n in prov.get("notes", []):
+        lines.append(f"note: {n}")
+    return lines
+
+
+def _fits_cards(prov: dict) -> dict:
+    meta = {"CREATOR": prov["script"][:68], "DATE": prov["date"]}
+    for pkg, v in prov["software"].items():
+        key = _FITS_VERSION_KEYS.get(pkg)
+        if key:
+            meta[key] = str(v)
+    meta["HISTORY"] = provenance_lines(prov)[2:] or ["no inputs recorded"]
+    return meta
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_table(table, path, format: str, prov: dict | None = None, **kwargs) -> Path:
+    """Write ``table`` to ``path`` atomically, with provenance in its metadata.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or QTable
+        The table (not modified: a copy receives the metadata).
+    path : str or Path
+        Final file name; the table is written to a temporary sibling and renamed.
+    format : str
+        astropy format: ``fits``, ``ascii.commented_header``, ``ascii.ipac``, ``ascii.ecsv`` ...
+    prov : dict, optional
+        A :func:`provenance` record.
+    **kwargs
+        Passed to ``Table.write``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    t = table.copy(copy_data=False)
+    if prov is not None:
+        if format == "fits":
+            for k, v in _fits_cards(prov).items():
+                t.meta[k] = v
+        elif format in ("ascii.ecsv", "ecsv"):
+            t.meta["provenance"] = prov
+        elif format == "ascii.ipac":
+            # IPAC comment lines are wrapped by astropy beyond 78 characters (with a warning): pre-wrap them
+            import textwrap
+
+            lines = [w for ln in provenance_lines(prov) for w in textwrap.wrap(ln, 76, subsequent_indent="  ")]
+            t.meta["comments"] = list(t.meta.get("comments", [])) + lines
+        else:
+            t.meta["comments"] = list(t.meta.get("comments", [])) + provenance_lines(prov)
+    tmp = _tmp_name(path)
+    try:
+        t.write(tmp, format=format, overwrite=True, **kwargs)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class OutputSet:
+    """Stage several output files and publish them together.
+
+    Use :meth:`stage` to get a temporary path for each final path, write to it,
+    then :meth:`commit` renames every staged file to its final name; on an
+    exception :meth:`discard` removes them.  As a context manager, a clean exit
+    commits and an exception discards.
+
+    Examples
+    --------
+    >>> with OutputSet() as out:                       # doctest: +SKIP
+    ...     write_table(t, out.stage("CalFacs/x.fits"), "fits")
+    ...     fig.savefig(out.stage("Figs/x.png"), format="png")
+    """
+
+    def __init__(self):
+        self._staged: dict[Path, Path] = {}
+        self._dirs: list[Path] = []
+
+    def stage(self, final) -> Path:
+        """Temporary path for ``final`` (its directory is created if missing)."""
+        final = Path(final)
+        if not final.parent.is_dir():
+            final.parent.mkdir(parents=True)
+            self._dirs.append(final.parent)
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.staged")
+        self._staged[final] = tmp
+        return tmp
+
+    @property
+    def finals(self) -> list[Path]:
+        """Final paths staged so far."""
+        return list(self._staged)
+
+    def commit(self) -> list[Path]:
+        """Rename every staged file to its final name; returns the final paths."""
+        done = []
+        for final, tmp in self._staged.items():
+            if not tmp.exists():
+                raise FileNotFoundError(f"staged output {final} was never written")
+        for final, tmp in self._staged.items():
+            tmp.replace(final)
+            done.append(final)
+        self._staged.clear()
+        return done
+
+    def discard(self) -> None:
+        """Remove the staged temporaries (and directories this set created, if empty)."""
+        for tmp in self._staged.values():
+            tmp.unlink(missing_ok=True)
+        self._staged.clear()
+        for d in reversed(self._dirs):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+        return False
