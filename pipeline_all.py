@@ -46,7 +46,7 @@ def build_parser():
     p.add_argument("--step-params", type=Path, help="step-parameter file (see pipeline_one_filter.py)")
     p.add_argument("--crds-cache", type=Path, help="local CRDS cache (default: <root>/crds_cache if present)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging and the jwst log on the console")
     return p
 
 
@@ -61,7 +61,9 @@ def _task(args):
     root, stype, filt, ds, opts, bkgsub = args
     import dataclasses
 
-    from absflux.pipeline import SetResult, run_set
+    from absflux.pipeline import SetResult, quiet_pipeline_console, run_set
+
+    quiet_pipeline_console()
 
     set_dir = root / stype / filt / ds.name
     t = time.time()

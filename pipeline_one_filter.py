@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crds-cache", type=Path, help="local CRDS cache to use (e.g. <campaign>/crds_cache)")
     p.add_argument("--maximum-cores", default="half", help="cores for jump/ramp_fit: an integer, 'half' or 'all'")
     p.add_argument("--save-ramps", action="store_true", help="also save the calibrated ramps (large)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging and the jwst log on the console")
     return p
 
 
@@ -110,6 +110,10 @@ def main(argv=None) -> int:
     except (PipelineInputError, FileNotFoundError) as exc:
         return fail(str(exc))
     log.info("CRDS: %s", crds)
+    if not args.verbose:
+        from absflux.pipeline import quiet_pipeline_console
+
+        quiet_pipeline_console()
     failed = 0
     for t in types:
         for r in pipeline_one_filter(args.root, t, args.filter, opts, only_sets=args.sets):

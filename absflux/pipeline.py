@@ -212,13 +212,22 @@ def load_step_parameter_file(path: Path) -> dict[str, dict]:
 # --------------------------------------------------------------------------
 # Logging and staging helpers
 # --------------------------------------------------------------------------
+PIPELINE_LOGGERS = ("stpipe", "jwst", "stcal", "CRDS", "crds", "asdf", "gwcs", "tweakwcs", "drizzle")
+
+
+def quiet_pipeline_console() -> None:
+    """Keep the jwst/stpipe records out of the console (they still go to the stage logs)."""
+    for name in PIPELINE_LOGGERS:
+        logging.getLogger(name).propagate = False
+
+
 @contextlib.contextmanager
 def stage_log(logfile: Path):
     """Send the stpipe/jwst/stcal/crds log records to ``logfile`` for the duration."""
     handler = logging.FileHandler(logfile, mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
     handler.setLevel(logging.INFO)
-    loggers = [logging.getLogger(n) for n in ("stpipe", "jwst", "stcal", "CRDS", "crds")]
+    loggers = [logging.getLogger(n) for n in PIPELINE_LOGGERS]
     for lg in loggers:
         lg.addHandler(handler)
     try:
