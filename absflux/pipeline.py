@@ -445,17 +445,12 @@ def write_association(files: list[Path], product_name: str, out_dir: Path) -> Pa
 # Provenance
 # --------------------------------------------------------------------------
 def software_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    """Versions recorded in the step-1 provenance."""
+    from .io_utils import software_versions as versions
 
-    from . import __version__
-
-    out = {"absflux": __version__}
-    for pkg in ("jwst", "stcal", "stdatamodels", "stpipe", "crds", "photutils", "stpsf", "astropy", "numpy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return versions(
+        ("absflux", "jwst", "stcal", "stdatamodels", "stpipe", "crds", "photutils", "stpsf", "astropy", "numpy")
+    )
 
 
 def crds_provenance() -> dict:

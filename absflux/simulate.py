@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from . import __version__
 from . import bands as B
 from . import campaign as CP
 from . import constants as C
@@ -367,27 +366,24 @@ def _fill_meta(m, exp: CP.Exposure, star: C.Star, pl: P.Placement, ra, dec, exps
 # --------------------------------------------------------------------------
 def software_versions() -> dict[str, str]:
     """Versions of the packages that shape the simulated data."""
-    from importlib.metadata import PackageNotFoundError, version
+    from .io_utils import software_versions as versions
 
-    out = {"absflux": __version__}
-    for pkg in (
-        "jwst",
-        "stdatamodels",
-        "stcal",
-        "crds",
-        "poppy",
-        "stpsf",
-        "pysiaf",
-        "photutils",
-        "astropy",
-        "numpy",
-        "tynt",
-    ):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return versions(
+        (
+            "absflux",
+            "jwst",
+            "stdatamodels",
+            "stcal",
+            "crds",
+            "poppy",
+            "stpsf",
+            "pysiaf",
+            "photutils",
+            "astropy",
+            "numpy",
+            "tynt",
+        )
+    )
 
 
 _WORKER = {}
