@@ -548,6 +548,9 @@ def _simulate_into(rules, exps, skipped, work: Path, jobs, psf_cache, progress) 
     CP.exposures_table(exps).write(work / "exposures.ecsv", format="ascii.ecsv")
     with open(work / "campaign.yaml", "w") as fh:
         yaml.safe_dump(rules, fh, sort_keys=False)
+    with open(work / "vetted_sets.yaml", "w") as fh:
+        fh.write("# vetted_sets.yaml: data sets of the APCORR file (absflux steps 3-4; format in absflux/apcorr.py)\n")
+        yaml.safe_dump(vetted_sets_for(exps), fh, sort_keys=False)
     if psf_cache is None:
         pass  # the PSF library stays with the campaign (sim_psfs/)
     return {
@@ -578,6 +581,52 @@ unset _absflux_cache
     tmp.write_text(text)
     tmp.replace(path)
     return path
+
+
+#: Stars whose sets measure the encircled energies of a simulated campaign.
+EE_STARS = {"imager": (C.REPEAT_STAR,), "FND": ("del UMi",), "coron": ("HD 2811", "HD 167060", "HD 163466", "del UMi")}
+
+
+def campaign_set_names(exps) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """{(star type, filter): {canonical star: [set names]}} as step 1 will name them.
+
+    Same rule as ``absflux.pipeline.sort_uncal``: per header TARGNAME, sets are
+    numbered in lexicographic order of the visit token.
+    """
+    tokens: dict[tuple[str, str, str], set] = {}
+    for e in exps:
+        tokens.setdefault((e.startype, e.filter, e.targname), set()).add(e.basename.split("_")[0])
+    out: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for (stype, filt, targ), toks in tokens.items():
+        names = [f"{targ}_set{i}" for i in range(1, len(toks) + 1)]
+        out.setdefault((stype, filt), {})[C.canonical_name(targ)] = names
+    return out
+
+
+def vetted_sets_for(exps) -> dict:
+    """The ``vetted_sets.yaml`` table of a simulated campaign (format of ``absflux/apcorr.py``).
+
+    Every set of the encircled-energy stars present in the campaign is vetted:
+    BD+60 1753 for the imager filters, del UMi for FND, the coronagraphic stars
+    for the coronagraphic filters (the original's choices of stars).
+    """
+    sets = campaign_set_names(exps)
+    table = {}
+    for filt in C.PLOT_ORDER:
+        kind = "imager" if filt in C.IMAGER_FILTERS else ("FND" if filt == C.FND_FILTER else "coron")
+        chosen = []
+        for (stype, f), stars in sorted(sets.items()):
+            if f != filt:
+                continue
+            for star in EE_STARS[kind]:
+                chosen += [f"{stype}/{n}" for n in stars.get(star, [])]
+        if chosen:
+            table[filt] = {"fwhmfac": C.FWHMFAC[filt], "sets": chosen, "reason": "every EE-star set of the simulation"}
+    return {
+        "version": 1,
+        "description": "vetted EE data sets of a simulated campaign (absflux simulate)",
+        "filters": table,
+    }
 
 
 def exposure_dicts(exps) -> list[dict]:

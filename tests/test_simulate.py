@@ -180,3 +180,18 @@ def test_strun_detector1_recovers_injected_rate(tiny, tmp_path, which):
     diff = float(np.sum((rate[box] - expected[box])[g]))
     sigma = float(np.sqrt(np.sum(err[box][g] ** 2)))
     assert abs(diff) < 3 * sigma, (diff, sigma, float(np.sum(expected[box][g])))
+
+
+def test_vetted_sets_match_step1_names(tiny):
+    """The campaign's vetted_sets.yaml names sets exactly as step 1 will create them."""
+    import yaml
+
+    from absflux.pipeline import sort_uncal
+
+    out, _ = tiny
+    vetted = yaml.safe_load((out / "vetted_sets.yaml").read_text())["filters"]
+    assert vetted["F770W"]["sets"][0].startswith("ADwarfs/BD+60 1753_set")
+    for filt, entry in vetted.items():
+        for s in entry["sets"]:
+            stype, name = s.split("/")
+            assert name in {d.name for d in sort_uncal(out / stype / filt, filt)}, (filt, s)
