@@ -693,3 +693,44 @@ MAX_NGROUPS = {
     "SLITLESSPRISM": 10,
 }
 READPATT = "FASTR1"
+
+
+# ==========================================================================
+# Vetted encircled-energy data sets (steps 3-4; appended for issue 4)
+# ==========================================================================
+# Plain data (YAML-able): {filter: {"fwhmfac", "sets", "rejected", "reason"}}.
+# ``sets`` are the "<star type>/<TARGNAME>_setN" data sets whose per-set
+# aperture corrections are averaged into the APCORR file (create_apcor_reffile,
+# spec 3.11); ``rejected`` are measured by calc_all_ees for inspection but not
+# averaged (spec 3.10 calc_all_ees lists minus the vetted ones).  A campaign
+# root may override this table with a ``vetted_sets.yaml`` (format in
+# ``absflux/apcorr.py``).  These are the original's manual lists.
+def _bd60(sets) -> list[str]:
+    return [f"ADwarfs/BD+60 1753_set{i}" for i in sets]
+
+
+_CORON_VETTED = ["ADwarfs/del UMi_set1", "ADwarfs/HD 2811_set1", "SolarAnalogs/HD 167060_set1"]
+VETTED_EE_SETS = {
+    "F560W": {"sets": _bd60([1, 2, 3, 4, 6]), "rejected": _bd60([5])},
+    "F770W": {"sets": _bd60([1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]), "rejected": _bd60([9])},
+    "F1000W": {"sets": _bd60(range(1, 6)), "rejected": []},
+    "F1130W": {"sets": _bd60(range(1, 4)), "rejected": []},
+    "F1280W": {"sets": _bd60(range(1, 4)), "rejected": []},
+    "F1500W": {"sets": _bd60(range(1, 6)), "rejected": _bd60([6, 7])},
+    "F1800W": {"sets": _bd60(range(1, 4)), "rejected": _bd60([4, 5])},
+    "F2100W": {"sets": _bd60(range(1, 4)), "rejected": _bd60([4])},
+    "F2550W": {"sets": _bd60(range(1, 4)), "rejected": _bd60([4])},
+    "FND": {"sets": [f"ADwarfs/del UMi_set{i}" for i in range(1, 9)], "rejected": []},
+    "F1065C": {"sets": list(_CORON_VETTED), "rejected": _bd60([1])},
+    "F1140C": {"sets": list(_CORON_VETTED), "rejected": _bd60([1])},
+    "F1550C": {
+        "sets": ["ADwarfs/del UMi_set1", "SolarAnalogs/HD 167060_set1"],
+        "rejected": _bd60([1]) + ["ADwarfs/HD 2811_set1"],
+        "reason": "HD 2811 removed: jwst 1.13.4 reductions look odd",
+    },
+    "F2300C": {"sets": list(_CORON_VETTED), "rejected": _bd60([1])},
+}
+for _f, _entry in VETTED_EE_SETS.items():
+    _entry["fwhmfac"] = FWHMFAC[_f]
+    _entry.setdefault("reason", "original manual vetting (create_apcor_reffile, spec 3.11)")
+del _f, _entry

@@ -1,0 +1,1262 @@
+"""Step 5: fixed-aperture photometry of the mosaics (spec 3.8 and 3.9).
+
+:func:`aper_image` measures one star in one mosaic (or cal/i2d exposure) in
+count-rate units (DN/s, PHOTMJSR undone); :func:`aper_one_filter` runs it on
+every mosaic of one (star type, filter) with the aperture radius, sky annulus
+and aperture correction of the APCORR file of step 4, and writes
+``<type>/<F>[ext]_eefrac<e>_phot.fits``; :func:`aper_all` runs every (type,
+filter, variant) of a campaign.
+
+Fixes relative to the original ``aper_image`` (spec 7.14, 7.15, 3.8)
+--------------------------------------------------------------------
+* The expected position is propagated with the proper motion from the
+  proposer epoch to the observation (``absflux.pipeline.expected_position``),
+  instead of trusting TARG_RA/TARG_DEC.
+* Outside-image test: x is compared with the number of columns and y with
+  the number of rows (the original swapped the axes).  A star expected off
+  the image is an error unless ``search_whole_image`` (the original fell back
+  to the brightest peak of the whole image).
+* Edge test: the aperture must lie inside the image, in full-image pixel
+  coordinates (the original mixed cutout coordinates with the full-image shape).
+* NaN count: only pixels the aperture actually touches are counted (the
+  original counted every NaN in the aperture's bounding box).
+* A background annulus with no valid pixel is an error (partial annuli use the
+  pixels present).
+* ``bkgsub``: the added median background ignores the zero (no coverage)
+  pixels of the non-bkgsub mosaic.
+* ``indivcals``: the mosaic row is matched by exact set name (the original's
+  substring test matched ``X_set1`` to ``X_set10``; the last match won).
+* Tables are sorted stably by (name, timemid).
+* Aperture parameters come from the APCORR file of step 4 (``--apcorr``, by
+  default the one ``ApCor/latest_apcorr.txt`` names), row of the mosaic's
+  subarray if present, else FULL (identical by construction).
+* :func:`aper_image` returns the refined (recentred) centre; the peak is kept
+  in the new columns ``x_peak``/``y_peak``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from . import constants as C
+
+log = logging.getLogger(__name__)
+
+#: The 34 columns of spec 3.8.1, in order.
+PHOT_COLUMNS = (
+    "name",
+    "ra_deg",
+    "dec_deg",
+    "exposure",
+    "filter",
+    "subarray",
+    "readpattern",
+    "nints",
+    "ngroups",
+    "tgroup",
+    "timemid",
+    "program",
+    "filename",
+    "aprad",
+    "apcorr",
+    "annrad1",
+    "annrad2",
+    "pixarea",
+    "xcenter",
+    "ycenter",
+    "aperture_sum",
+    "aperture_sum_err",
+    "xcenter_full",
+    "ycenter_full",
+    "pix_max",
+    "mean_bkg",
+    "mean_bkg_std",
+    "aperture_area",
+    "total_bkg",
+    "aperture_sum_bkgsub",
+    "aperture_sum_bkgsub_err",
+    "x_offset_from_expected",
+    "y_offset_from_expected",
+    "photmjysr",
+)
+#: Columns added by this implementation (after the 34 original ones).
+EXTRA_COLUMNS = (
+    "dataset",
+    "targname",
+    "eefraction",
+    "ra_expected",
+    "dec_expected",
+    "x_peak",
+    "y_peak",
+    "recenter_shift",
+    "nan_in_aperture",
+    "nan_interpolated",
+    "annulus_fraction",
+    "date_beg",
+    "visit_id",
+)
+#: Maximum number of NaN pixels in the aperture that are interpolated (spec 3.8.1 step 7).
+MAX_NAN_INTERPOLATE = 10
+#: Recentring threshold [pixels] (spec 3.8.1 step 9).
+RECENTER_MIN_SHIFT = 0.01
+#: Box size of find_peaks (spec 3.8.1 step 4).
+PEAK_BOX_SIZE = 11
+#: Star types and extra directories accepted by ``--dir``.
+DIR_CHOICES = C.STAR_TYPES + C.EXTRA_DIRS + ("all",)
+#: Default pointer to the APCORR file written by step 4 (relative to the root).
+LATEST_APCORR_POINTER = Path("ApCor") / "latest_apcorr.txt"
+
+
+class PhotometryError(ValueError):
+    """Bad input for the photometry (one-line message naming the file)."""
+
+
+class StarNotFoundError(PhotometryError):
+    """The star is not on the image or no peak was found near its expected position."""
+
+
+# --------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------
+def eefrac_tag(eefraction: float) -> str:
+    """EE fraction as written in file names (Python float repr: 0.7 -> ``0.7``)."""
+    return repr(float(eefraction))
+
+
+def phot_ext(bkgsub: bool = False, indivmos: bool = False, indivcals: bool = False) -> str:
+    """Photometry-table name extension: "", _bkgsub, _indivmos, _indivcals or _bkgsub_indivcals."""
+    ext = "_bkgsub" if bkgsub else ""
+    if indivmos:
+        ext = "_indivmos"
+    if indivcals:
+        ext += "_indivcals"
+    return ext
+
+
+def phot_table_path(root, startype: str, filt: str, eefraction=C.EE_FRACTION_PHOT, **flags) -> Path:
+    """``root/<type>/<F><ext>_eefrac<e>_phot.fits`` (flags: bkgsub, indivmos, indivcals)."""
+    return Path(root) / startype / f"{filt}{phot_ext(**flags)}_eefrac{eefrac_tag(eefraction)}_phot.fits"
+
+
+def mosaic_name(set_name: str, bkgsub: bool = False) -> str:
+    """File name of a set's Image3 mosaic (step 1)."""
+    return f"miri_{set_name}_stage3{'_bkgsub' if bkgsub else ''}_asn_i2d.fits"
+
+
+def set_name_of(path) -> str:
+    """Set directory name ("<TARGNAME>_setN") of a file inside ``<type>/<F>/<set>/``."""
+    return Path(path).parent.name
+
+
+# --------------------------------------------------------------------------
+# Reading images
+# --------------------------------------------------------------------------
+@dataclass
+class Image:
+    """A mosaic (or cal/i2d exposure) in count-rate units.
+
+    Attributes
+    ----------
+    path : Path
+    data, err : ndarray
+        SCI and ERR divided by PHOTMJSR (DN/s per pixel); exact zeros of SCI are NaN.
+    wcs : astropy.wcs.WCS
+        Celestial WCS of the SCI header.
+    primary, sci : astropy.io.fits.Header
+    photmjsr : float
+        PHOTMJSR used (1.0 if absent).
+    """
+
+    path: Path
+    data: np.ndarray
+    err: np.ndarray
+    wcs: object
+    primary: object
+    sci: object
+    photmjsr: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the image."""
+        return self.data.shape
+
+    def world_to_pixel(self, ra: float, dec: float) -> tuple[float, float]:
+        """0-based (x, y) pixel of (ra, dec) in degrees."""
+        x, y = self.wcs.all_world2pix([[ra, dec]], 0)[0]
+        return float(x), float(y)
+
+    def pixel_to_world(self, x: float, y: float) -> tuple[float, float]:
+        """(ra, dec) in degrees of the 0-based pixel (x, y)."""
+        ra, dec = self.wcs.all_pix2world([[x, y]], 0)[0]
+        return float(ra), float(dec)
+
+    @property
+    def pixel_area_sr(self) -> float:
+        """Pixel solid angle of the WCS (proj_plane_pixel_area) in steradians."""
+        from astropy.wcs.utils import proj_plane_pixel_area
+
+        return float(proj_plane_pixel_area(self.wcs) * (np.pi / 180.0) ** 2)
+
+
+def read_image(path, raw: bool = False) -> Image:
+    """Read SCI/ERR, PHOTMJSR and the WCS of a mosaic or exposure.
+
+    Parameters
+    ----------
+    path : str or Path
+        i2d mosaic, i2d exposure or cal file.
+    raw : bool
+        Keep MJy/sr (do not divide by PHOTMJSR); zeros are still NaN.
+
+    Returns
+    -------
+    Image
+
+    Raises
+    ------
+    PhotometryError
+        Missing file, unreadable FITS, no 2-D SCI extension or no celestial WCS.
+    """
+    from astropy.io import fits
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    path = Path(path)
+    if not path.is_file():
+        raise PhotometryError(f"{path}: mosaic not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            with fits.open(path, memmap=False) as hdul:
+                primary = hdul[0].header.copy()
+                sci_hdu = hdul["SCI"]
+                sci = sci_hdu.header.copy()
+                data = np.array(sci_hdu.data, dtype=float)
+                err = np.array(hdul["ERR"].data, dtype=float) if "ERR" in hdul else np.zeros_like(data)
+    except PhotometryError:
+        raise
+    except Exception as exc:  # astropy raises OSError/KeyError/TypeError/ValueError for corrupt files
+        raise PhotometryError(f"{path}: not a readable mosaic ({type(exc).__name__}: {exc})") from None
+    if data.ndim != 2 or data.size == 0 or err.shape != data.shape:
+        raise PhotometryError(f"{path}: SCI is not a 2-D image (shape {data.shape})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        try:
+            wcs = WCS(sci, naxis=2)
+        except Exception as exc:
+            raise PhotometryError(f"{path}: no usable WCS in the SCI header ({exc})") from None
+    if not wcs.has_celestial:
+        raise PhotometryError(f"{path}: no celestial WCS in the SCI header")
+    photmjsr = float(sci.get("PHOTMJSR", 1.0) or 1.0)
+    data[data == 0] = np.nan
+    if not raw:
+        data /= photmjsr
+        err = err / photmjsr
+    return Image(path, data, err, wcs, primary, sci, photmjsr)
+
+
+def header_meta(primary) -> SimpleNamespace:
+    """The datamodel-like ``meta`` that ``pipeline.expected_position`` reads, from a FITS header."""
+
+    def num(key):
+        v = primary.get(key)
+        try:
+            return None if v is None else float(v)
+        except (TypeError, ValueError):
+            return None
+
+    date_beg = primary.get("DATE-BEG")
+    if not date_beg:
+        from astropy.time import Time
+
+        t = num("EXPSTART") or num("EXPMID")
+        if t is not None:
+            date_beg = Time(t, format="mjd").isot
+        elif primary.get("DATE-OBS"):
+            date_beg = f"{primary['DATE-OBS']}T{primary.get('TIME-OBS', '00:00:00')}"
+    target = SimpleNamespace(
+        ra=num("TARG_RA"),
+        dec=num("TARG_DEC"),
+        proposer_ra=num("PROP_RA"),
+        proposer_dec=num("PROP_DEC"),
+        proper_motion_ra=num("MU_RA"),
+        proper_motion_dec=num("MU_DEC"),
+        proper_motion_epoch=primary.get("MU_EPOCH"),
+    )
+    if date_beg is None:  # no epoch: no propagation possible
+        target.proposer_ra = None
+    return SimpleNamespace(target=target, observation=SimpleNamespace(date_beg=date_beg))
+
+
+def expected_radec(primary) -> tuple[float, float]:
+    """Expected sky position of the target at the observation (proper motion applied)."""
+    from .pipeline import expected_position
+
+    meta = header_meta(primary)
+    if meta.target.ra is None and meta.target.proposer_ra is None:
+        raise PhotometryError("no TARG_RA/TARG_DEC or PROP_RA/PROP_DEC in the primary header")
+    if meta.target.ra is None:
+        meta.target.ra, meta.target.dec = meta.target.proposer_ra, meta.target.proposer_dec
+    return expected_position(meta)
+
+
+# --------------------------------------------------------------------------
+# aper_image
+# --------------------------------------------------------------------------
+def _inside(x: float, y: float, shape) -> bool:
+    """True when (x, y) (0-based pixel, x = column) lies on an image of ``shape`` (rows, columns)."""
+    ny, nx = shape
+    return -0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5
+
+
+def find_peak(data: np.ndarray, x: float, y: float, size: float | None) -> tuple[float, float]:
+    """Brightest peak (threshold median + 5 std, box 11) in a cutout of ``size`` around (x, y).
+
+    ``size`` None searches the whole image.  Returns full-image (x, y).
+    """
+    from astropy.nddata import Cutout2D
+    from astropy.stats import sigma_clipped_stats
+    from photutils.detection import find_peaks
+
+    if size is None:
+        cut, x0, y0 = data, 0, 0
+    else:
+        c = Cutout2D(data, (x, y), (size, size), mode="trim", copy=True)
+        cut = c.data
+        x0, y0 = c.origin_original
+    good = np.isfinite(cut)
+    if good.sum() < 9:
+        raise StarNotFoundError("no valid pixels around the expected position")
+    _, med, std = sigma_clipped_stats(cut[good], sigma=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peaks = find_peaks(cut, threshold=med + 5.0 * std, box_size=PEAK_BOX_SIZE, mask=~good)
+    if peaks is None or len(peaks) == 0:
+        raise StarNotFoundError("no peak above median + 5 sigma near the expected position")
+    k = int(np.argmax(peaks["peak_value"]))
+    return float(peaks["x_peak"][k] + x0), float(peaks["y_peak"][k] + y0)
+
+
+@dataclass
+class _Measure:
+    x: float
+    y: float
+    phot: object
+    stats: object
+    valid: bool
+    nnan: int
+    interpolated: bool
+
+
+def _measure(data, err, x, y, aprad) -> _Measure:
+    """NaN handling (step 7) and aperture photometry (step 8) at cutout position (x, y)."""
+    from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
+    from photutils.aperture import ApertureStats, CircularAperture, aperture_photometry
+
+    aper = CircularAperture((x, y), r=aprad)
+    mask = aper.to_mask(method="exact")
+    weights = mask.to_image(data.shape)
+    valid, nnan, interpolated = True, 0, False
+    if weights is None or not np.any(weights > 0):
+        valid = False
+    else:
+        nnan = int(np.count_nonzero(~np.isfinite(data) & (weights > 0)))
+        if 0 < nnan < MAX_NAN_INTERPOLATE:
+            kernel = Gaussian2DKernel(x_stddev=2, y_stddev=2)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = interpolate_replace_nans(data, kernel)
+                err = interpolate_replace_nans(err, kernel)
+            interpolated = True
+            if np.count_nonzero(~np.isfinite(data) & (weights > 0)):
+                valid = False
+        elif nnan >= MAX_NAN_INTERPOLATE:
+            valid = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        phot = aperture_photometry(np.nan_to_num(data), aper, error=np.nan_to_num(err), method="exact")
+        stats = ApertureStats(data, aper, sigma_clip=None)
+    return _Measure(x, y, phot, stats, valid, nnan, interpolated)
+
+
+def aper_image(
+    filename,
+    filt: str,
+    aprad: float,
+    annrad,
+    apcor: float,
+    imgfile=None,
+    return_center: bool = False,
+    override_center=None,
+    eefraction: float | None = None,
+    search_whole_image: bool = False,
+    image: Image | None = None,
+):
+    """Aperture photometry of the target in one image (spec 3.8.1, with the fixes of the module docstring).
+
+    Parameters
+    ----------
+    filename : str or Path
+        i2d mosaic, i2d exposure or cal file (read unless ``image`` is given).
+    filt : str
+        Filter (the header FILTER is faked for coronagraphy/FND and not used).
+    aprad : float
+        Aperture radius [pixels].
+    annrad : (float, float)
+        Inner and outer radius of the sky annulus [pixels].
+    apcor : float
+        Aperture correction written into the table.
+    imgfile : str or Path or None
+        Write the Fig. 4-style figure there (png/pdf by suffix).
+    return_center : bool
+        Also return the final centre as (ra, dec) degrees.
+    override_center : (float, float) or None
+        (ra, dec) of the centre to use: no peak search, no recentring.
+    eefraction : float or None
+        EE fraction of the aperture (recorded in the new ``eefraction`` column).
+    search_whole_image : bool
+        If the expected position is off the image, search the whole image for the
+        brightest peak (the original's fallback) instead of raising.
+    image : Image or None
+        An already read :func:`read_image` result.
+
+    Returns
+    -------
+    astropy.table.QTable (and (ra, dec) if ``return_center``)
+        One row, the 34 columns of spec 3.8.1 in order, then ``EXTRA_COLUMNS``.
+        Angles, pixels, times and the pixel area carry astropy units; the
+        count-rate columns are plain floats in DN/s (not a FITS unit; the
+        table written by :func:`aper_one_filter` says so in ``RATEUNIT``).
+
+    Raises
+    ------
+    PhotometryError, StarNotFoundError
+    """
+    import astropy.units as u
+    from astropy.nddata import Cutout2D
+    from astropy.stats import SigmaClip
+    from astropy.table import QTable
+    from photutils.aperture import ApertureStats, CircularAnnulus
+
+    img = image if image is not None else read_image(filename)
+    path = img.path
+    prim = img.primary
+    aprad = float(aprad)
+    annrad = (float(annrad[0]), float(annrad[1]))
+    if not (aprad > 0 and 0 <= annrad[0] < annrad[1]):
+        raise PhotometryError(f"{path}: bad aperture radius {aprad} or annulus {annrad}")
+    targname = str(prim.get("TARGNAME", "")).strip()
+    name = C.canonical_name(targname)
+    ra_exp, dec_exp = expected_radec(prim)
+    x_exp, y_exp = img.world_to_pixel(ra_exp, dec_exp)
+
+    # step 4: centre
+    if override_center is None:
+        if not (np.isfinite(x_exp) and np.isfinite(y_exp)) or not _inside(x_exp, y_exp, img.shape):
+            if not search_whole_image:
+                raise StarNotFoundError(
+                    f"{path}: star {name!r} expected at pixel ({x_exp:.1f}, {y_exp:.1f}), "
+                    f"outside the {img.shape[1]} x {img.shape[0]} image"
+                )
+            size = None
+        else:
+            size = 8.0 * annrad[1]
+        try:
+            x_peak, y_peak = find_peak(img.data, x_exp, y_exp, size)
+        except StarNotFoundError as exc:
+            raise StarNotFoundError(f"{path}: star {name!r}: {exc}") from None
+    else:
+        x_peak, y_peak = img.world_to_pixel(float(override_center[0]), float(override_center[1]))
+        if not _inside(x_peak, y_peak, img.shape):
+            raise StarNotFoundError(
+                f"{path}: override centre at pixel ({x_peak:.1f}, {y_peak:.1f}) is outside the image"
+            )
+    x_off, y_off = x_exp - x_peak, y_exp - y_peak  # step 5
+
+    # step 6: refined cutout
+    size = 3.0 * annrad[1]
+    cut = Cutout2D(img.data, (x_peak, y_peak), (size, size), mode="trim", copy=True)
+    cut_err = Cutout2D(img.err, (x_peak, y_peak), (size, size), mode="trim", copy=True).data
+    ox, oy = cut.origin_original
+    m = _measure(cut.data, cut_err, x_peak - ox, y_peak - oy, aprad)
+
+    # step 9: one recentring on the centroid
+    shift = 0.0
+    if override_center is None and m.stats is not None:
+        cx, cy = (float(v) for v in np.atleast_1d(m.stats.centroid))
+        if np.isfinite(cx) and np.isfinite(cy):
+            shift = float(np.hypot(cx - m.x, cy - m.y))
+            if shift > RECENTER_MIN_SHIFT:
+                m = _measure(cut.data, cut_err, cx, cy, aprad)
+    xf, yf = m.x + ox, m.y + oy
+    ra_c, dec_c = img.pixel_to_world(xf, yf)
+
+    # step 10: edge test in full-image coordinates, invalid photometry
+    ny, nx = img.shape
+    off_edge = xf - aprad < -0.5 or xf + aprad > nx - 0.5 or yf - aprad < -0.5 or yf + aprad > ny - 0.5
+    apsum = float(m.phot["aperture_sum"][0])
+    apsum_err = float(m.phot["aperture_sum_err"][0])
+    if off_edge or not m.valid:
+        apsum = apsum_err = np.nan
+
+    # step 11: background (the data after NaN interpolation is not reused: statistics ignore NaN)
+    annulus = CircularAnnulus((m.x, m.y), r_in=annrad[0], r_out=annrad[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bst = ApertureStats(cut.data, annulus, sigma_clip=SigmaClip(sigma=3.0, maxiters=10))
+    npix_ann = float(getattr(bst.sum_aper_area, "value", bst.sum_aper_area))
+    if not np.isfinite(npix_ann) or npix_ann <= 0 or not np.isfinite(bst.mean):
+        raise PhotometryError(
+            f"{path}: the sky annulus [{annrad[0]:.2f}, {annrad[1]:.2f}] px around the star has no valid pixel"
+        )
+    area = np.pi * aprad**2
+    mean_bkg, std_bkg = float(bst.mean), float(bst.std)
+    total_bkg = mean_bkg * area
+    apsum_bkgsub = apsum - total_bkg
+    apsum_bkgsub_err = float(np.sqrt(apsum_err**2 + (std_bkg * np.sqrt(area)) ** 2))
+    pix_max = float(m.stats.max) if m.stats is not None else np.nan
+
+    row = {
+        "name": name,
+        "ra_deg": ra_c * u.deg,
+        "dec_deg": dec_c * u.deg,
+        "exposure": str(prim.get("EXPOSURE", "")),
+        "filter": str(filt).upper(),
+        "subarray": str(prim.get("SUBARRAY", "")).strip(),
+        "readpattern": str(prim.get("READPATT", "")).strip(),
+        "nints": int(prim.get("NINTS", 0) or 0),
+        "ngroups": int(prim.get("NGROUPS", 0) or 0),
+        "tgroup": float(prim.get("TGROUP", np.nan) or np.nan) * u.s,
+        "timemid": float(prim.get("EXPMID", np.nan) or np.nan) * u.day,
+        "program": str(prim.get("PROGRAM", "")).strip(),
+        "filename": str(path),
+        "aprad": aprad * u.pix,
+        "apcorr": float(apcor),
+        "annrad1": annrad[0] * u.pix,
+        "annrad2": annrad[1] * u.pix,
+        "pixarea": img.pixel_area_sr * u.sr,
+        "xcenter": m.x * u.pix,
+        "ycenter": m.y * u.pix,
+        "aperture_sum": apsum,
+        "aperture_sum_err": apsum_err,
+        "xcenter_full": xf * u.pix,
+        "ycenter_full": yf * u.pix,
+        "pix_max": pix_max,
+        "mean_bkg": mean_bkg,
+        "mean_bkg_std": std_bkg,
+        "aperture_area": area * u.pix**2,
+        "total_bkg": total_bkg,
+        "aperture_sum_bkgsub": apsum_bkgsub,
+        "aperture_sum_bkgsub_err": apsum_bkgsub_err,
+        "x_offset_from_expected": x_off * u.pix,
+        "y_offset_from_expected": y_off * u.pix,
+        "photmjysr": img.photmjsr,  # (MJy/sr) / (DN/s): not a FITS unit string
+        # new columns
+        "dataset": set_name_of(path),
+        "targname": targname,
+        "eefraction": np.nan if eefraction is None else float(eefraction),
+        "ra_expected": ra_exp * u.deg,
+        "dec_expected": dec_exp * u.deg,
+        "x_peak": x_peak * u.pix,
+        "y_peak": y_peak * u.pix,
+        "recenter_shift": shift * u.pix,
+        "nan_in_aperture": int(m.nnan),
+        "nan_interpolated": bool(m.interpolated),
+        "annulus_fraction": npix_ann / annulus.area,
+        "date_beg": str(prim.get("DATE-BEG", "")),
+        "visit_id": str(prim.get("VISIT_ID", "")),
+    }
+    tab = QTable([[v] for v in row.values()], names=list(row))
+    if imgfile is not None:
+        plot_aperture_figure(img, cut, m, annrad, aprad, (x_exp, y_exp), f"{name} / {str(filt).upper()}", imgfile)
+    if return_center:
+        return tab, (ra_c, dec_c)
+    return tab
+
+
+def _display_limits(values: np.ndarray, percentile: float) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return 0.0, 1.0
+    if v.size > 200_000:  # a regular subsample is enough for display limits
+        v = v[:: v.size // 200_000 + 1]
+    lo, hi = np.percentile(v, [(100 - percentile) / 2, (100 + percentile) / 2])
+    return float(lo), float(hi if hi > lo else lo + 1.0)
+
+
+def _binned_for_display(data: np.ndarray, max_pixels: int = 300) -> tuple[np.ndarray, int]:
+    """Block-average a large image for display (factor k); returns (image, k)."""
+    k = int(np.ceil(max(data.shape) / max_pixels))
+    if k <= 1:
+        return data, 1
+    ny, nx = (data.shape[0] // k) * k, (data.shape[1] // k) * k
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(data[:ny, :nx].reshape(ny // k, k, nx // k, k), axis=(1, 3)), k
+
+
+def plot_aperture_figure(img: Image, cut, m: _Measure, annrad, aprad, expected, title: str, outfile) -> None:
+    """Fig. 4-style figure: full image with the cutout box, cutout with aperture and annulus (spec 3.8.1 step 12).
+
+    Left: the whole image (sqrt stretch, 99 % interval; block-averaged for
+    display when larger than 300 pixels) with the cutout (white), a slightly
+    larger box (black) and the expected position (red).  Right: the cutout
+    (sqrt, 99.9 %) with the aperture (white), the annulus (blue), the aperture
+    centre (blue +) and the centroid (black +).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from astropy.visualization import ImageNormalize, SqrtStretch
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle, Rectangle
+
+    fig = Figure(figsize=(10, 5))
+    axes = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.06, top=0.88, wspace=0.15)
+    ax = axes[0]
+    show, k = _binned_for_display(img.data)
+    lo, hi = _display_limits(img.data, 99.0)
+    ny, nx = img.shape
+    ext = (-0.5, show.shape[1] * k - 0.5, -0.5, show.shape[0] * k - 0.5)
+    ax.imshow(
+        show,
+        origin="lower",
+        norm=ImageNormalize(vmin=lo, vmax=hi, stretch=SqrtStretch()),
+        cmap="afmhot",
+        extent=ext,
+        interpolation="nearest",
+    )
+    ox, oy = cut.origin_original
+    ch, cw = cut.data.shape
+    ax.add_patch(Rectangle((ox - 0.5, oy - 0.5), cw, ch, fill=False, color="w"))
+    ax.add_patch(Rectangle((ox - 3, oy - 3), cw + 5, ch + 5, fill=False, color="k"))
+    ax.add_patch(Rectangle((expected[0] - 5, expected[1] - 5), 10, 10, fill=False, color="r"))
+    ax.set_xlim(-0.5, nx - 0.5)
+    ax.set_ylim(-0.5, ny - 0.5)
+    ax.set_title(Path(img.path).name, fontsize=7)
+    ax = axes[1]
+    lo, hi = _display_limits(cut.data, 99.9)
+    ax.imshow(
+        cut.data,
+        origin="lower",
+        norm=ImageNormalize(vmin=lo, vmax=hi, stretch=SqrtStretch()),
+        cmap="afmhot",
+        interpolation="nearest",
+    )
+    ax.add_patch(Circle((m.x, m.y), aprad, fill=False, color="w", lw=2))
+    ax.add_patch(Circle((m.x, m.y), annrad[0], fill=False, color="b", lw=2))
+    ax.add_patch(Circle((m.x, m.y), annrad[1], fill=False, color="b", lw=2))
+    ax.plot(m.x, m.y, "b+", ms=12)
+    if m.stats is not None:
+        cx, cy = np.atleast_1d(m.stats.centroid)
+        ax.plot(cx, cy, "k+", ms=12)
+    fig.suptitle(title)
+    fmt = Path(outfile).suffix.lstrip(".").lower()
+    fig.savefig(outfile, format=fmt if fmt in ("png", "pdf", "jpg", "svg") else "png", dpi=72)
+
+
+# --------------------------------------------------------------------------
+# APCORR lookup
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApertureParams:
+    """Aperture radius, sky annulus and aperture correction of one (filter, subarray, EE)."""
+
+    aprad: float
+    annrad: tuple[float, float]
+    apcorr: float
+    subarray: str
+
+
+def default_apcorr_file(root) -> Path:
+    """The APCORR file step 4 wrote last: the name in ``root/ApCor/latest_apcorr.txt``."""
+    root = Path(root)
+    pointer = root / LATEST_APCORR_POINTER
+    if not pointer.is_file():
+        raise PhotometryError(f"{pointer}: no APCORR pointer; run create_apcor_reffile.py first or pass --apcorr FILE")
+    name = pointer.read_text().strip().splitlines()[0].strip() if pointer.read_text().strip() else ""
+    if not name:
+        raise PhotometryError(f"{pointer}: empty APCORR pointer")
+    path = Path(name)
+    return path if path.is_absolute() else pointer.parent / path
+
+
+def read_apcorr_table(path):
+    """The APCORR table of a reference file (astropy Table with str columns)."""
+    from astropy.table import Table
+
+    path = Path(path)
+    if not path.is_file():
+        raise PhotometryError(f"{path}: APCORR file not found")
+    try:
+        t = Table.read(path, hdu="APCORR")
+    except Exception as exc:
+        raise PhotometryError(f"{path}: not an APCORR reference file ({type(exc).__name__}: {exc})") from None
+    need = ("filter", "subarray", "eefraction", "radius", "apcorr", "skyin", "skyout")
+    missing = [c for c in need if c not in t.colnames]
+    if missing:
+        raise PhotometryError(f"{path}: APCORR table lacks column(s) {', '.join(missing)}")
+    for c in ("filter", "subarray"):
+        t[c] = [(v.decode() if isinstance(v, bytes) else str(v)).strip().upper() for v in t[c]]
+    return t
+
+
+def aperture_params(table, filt: str, eefraction: float, subarray: str = "FULL", path="APCORR") -> ApertureParams:
+    """Radius, annulus and apcorr for (filter, EE) from an APCORR table: the subarray's row, else FULL."""
+    f = str(filt).split("_")[0].upper()
+    sel = (np.asarray(table["filter"]) == f) & np.isclose(np.asarray(table["eefraction"], float), float(eefraction))
+    if not sel.any():
+        have = sorted(set(table["filter"]))
+        if f not in have:
+            raise PhotometryError(f"{path}: filter {f} is not in the APCORR file (it has {', '.join(have)})")
+        raise PhotometryError(f"{path}: no row for filter {f} at EE {eefraction}")
+    sub = str(subarray).strip().upper()
+    rows = table[sel]
+    pick = rows[np.asarray(rows["subarray"]) == sub]
+    if len(pick) == 0:
+        pick = rows[np.asarray(rows["subarray"]) == "FULL"]
+        sub = "FULL"
+    if len(pick) == 0:
+        pick, sub = rows[:1], str(rows["subarray"][0])
+    r = pick[0]
+    return ApertureParams(float(r["radius"]), (float(r["skyin"]), float(r["skyout"])), float(r["apcorr"]), sub)
+
+
+# --------------------------------------------------------------------------
+# aper_one_filter
+# --------------------------------------------------------------------------
+def input_files(root, startype: str, filt: str, bkgsub=False, indivmos=False, indivcals=False) -> list[Path]:
+    """Images of one (type, filter) for the default, indivmos or indivcals photometry (spec 3.8.2)."""
+    base = Path(root) / startype / filt
+    if indivmos:
+        pattern = "*/jw*mirimage_i2d.fits"
+    elif indivcals:
+        pattern = f"*/jw*mirimage{'_skysub' if bkgsub else ''}_cal.fits"
+    else:
+        pattern = f"*/miri*stage3{'_bkgsub' if bkgsub else ''}_asn_i2d.fits"
+    return sorted(base.glob(pattern))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _mosaic_centres(root, startype, filt, eefraction) -> dict[str, tuple[float, float]]:
+    """{set name: (ra, dec)} from the default mosaic photometry table (for indivcals)."""
+    from astropy.table import Table
+
+    path = phot_table_path(root, startype, filt, eefraction)
+    if not path.is_file():
+        raise PhotometryError(f"{path}: --indivcals needs the mosaic photometry table; run without it first")
+    t = Table.read(path)
+    out: dict[str, tuple[float, float]] = {}
+    for row in t:
+        sname = str(row["dataset"]).strip() if "dataset" in t.colnames else set_name_of(str(row["filename"]))
+        if sname in out:
+            raise PhotometryError(f"{path}: set {sname!r} appears twice")
+        out[sname] = (float(row["ra_deg"]), float(row["dec_deg"]))
+    return out
+
+
+@dataclass
+class FilterResult:
+    """Outcome of :func:`aper_one_filter`."""
+
+    table: object
+    path: Path | None
+    failed: list[tuple[str, str]]
+    n_files: int
+
+
+def aper_one_filter(
+    root,
+    startype: str,
+    filt: str,
+    bkgsub: bool = False,
+    eefraction: float = C.EE_FRACTION_PHOT,
+    indivmos: bool = False,
+    indivcals: bool = False,
+    apcorr_file=None,
+    png: bool = True,
+    skip_bad: bool = False,
+    search_whole_image: bool = False,
+    write: bool = True,
+    options: dict | None = None,
+) -> FilterResult:
+    """Photometry of every image of one (star type, filter) (spec 3.8.2) and its table.
+
+    Parameters
+    ----------
+    root : path
+        Campaign root.
+    startype : str
+        Star-type directory (HotStars, ADwarfs, SolarAnalogs, Asteroids).
+    filt : str
+        Filter.
+    bkgsub, indivmos, indivcals : bool
+        Which images (spec 3.8.2); indivmos cannot be combined with bkgsub.
+    eefraction : float
+        EE fraction of the aperture (APCORR row).
+    apcorr_file : path or None
+        APCORR reference file; default :func:`default_apcorr_file`.
+    png : bool
+        Write the Fig. 4-style figure next to each image.
+    skip_bad : bool
+        Report and skip images that fail (missing star, corrupt file) instead of raising.
+    search_whole_image : bool
+        See :func:`aper_image`.
+    write : bool
+        Write ``<type>/<F><ext>_eefrac<e>_phot.fits`` (atomically).
+    options : dict or None
+        Options recorded in the provenance.
+
+    Returns
+    -------
+    FilterResult
+
+    Raises
+    ------
+    PhotometryError
+        Bad APCORR file/filter, no images, or (without ``skip_bad``) any failing image;
+        nothing is written then and a previous table is left as it was.
+    """
+    from astropy.table import vstack
+
+    from .io_utils import OutputSet, provenance, write_table
+
+    root = Path(root)
+    filt = str(filt).upper()
+    if indivmos and bkgsub:
+        raise PhotometryError("--indivmos cannot be combined with --bkgsub")
+    apfile = Path(apcorr_file) if apcorr_file is not None else default_apcorr_file(root)
+    aptable = read_apcorr_table(apfile)
+    aperture_params(aptable, filt, eefraction, "FULL", apfile)  # fails early if the filter is absent
+    files = input_files(root, startype, filt, bkgsub, indivmos, indivcals)
+    if not files:
+        raise PhotometryError(f"{root / startype / filt}: no images found for {filt}{phot_ext(bkgsub, indivmos)}")
+    centres = _mosaic_centres(root, startype, filt, eefraction) if indivcals else {}
+    ext = phot_ext(bkgsub, indivmos, indivcals)
+    rows, failed, contexts = [], [], set()
+    figtag = f"{ext}_eefrac{eefrac_tag(eefraction)}_absfluxapers.png"
+    with OutputSet() as out:
+        for f in files:
+            figtmp = f.with_name(f".{f.name}.{os.getpid()}.fig.png") if png else None
+            try:
+                img = read_image(f)
+                contexts.add(str(img.primary.get("CRDS_CTX", "")))
+                p = aperture_params(aptable, filt, eefraction, str(img.primary.get("SUBARRAY", "FULL")), apfile)
+                override = None
+                if indivcals and startype != "Asteroids":
+                    sname = set_name_of(f)
+                    if sname not in centres:
+                        raise PhotometryError(f"{f}: set {sname!r} is not in the mosaic photometry table")
+                    override = centres[sname]
+                t = aper_image(
+                    f,
+                    filt,
+                    p.aprad,
+                    p.annrad,
+                    p.apcorr,
+                    imgfile=figtmp,
+                    override_center=override,
+                    eefraction=eefraction,
+                    search_whole_image=search_whole_image,
+                    image=img,
+                )
+                t["filename"] = [_relative(f, root)]
+                if bkgsub:
+                    full = _unsubtracted_name(f)
+                    t["mean_bkg"] += median_background(full)
+                rows.append(t)
+                if figtmp is not None:
+                    os.replace(figtmp, out.stage(f.with_name(f.name.replace(".fits", figtag))))
+            except PhotometryError as exc:
+                if not skip_bad:
+                    raise
+                log.warning("skipped: %s", exc)
+                failed.append((str(f), str(exc)))
+            finally:
+                if figtmp is not None:
+                    figtmp.unlink(missing_ok=True)
+        if not rows:
+            raise PhotometryError(f"{root / startype / filt}: every image failed ({failed[0][1]})")
+        table = vstack(rows, metadata_conflicts="silent")
+        table.sort(["name", "timemid"], kind="stable")
+        table.meta["EEFRAC"] = float(eefraction)
+        table.meta["FILTER"] = filt
+        table.meta["STARTYPE"] = startype
+        table.meta["PHOTEXT"] = ext or "default"
+        table.meta["APCORFIL"] = apfile.name
+        table.meta["NFAILED"] = len(failed)
+        table.meta["RATEUNIT"] = ("DN/s", "unit of the count-rate columns")
+        table.meta["CRDS_CTX"] = ",".join(sorted(c for c in contexts if c)) or "offline"
+        path = None
+        if write:
+            path = phot_table_path(
+                root, startype, filt, eefraction, bkgsub=bkgsub, indivmos=indivmos, indivcals=indivcals
+            )
+            notes = [f"failed: {f}: {e}" for f, e in failed]
+            notes.append(crds_note(contexts))
+            prov = provenance("aper_one_filter", inputs=[apfile, *files], options=options or {}, notes=notes)
+            write_table(table, out.stage(path), "fits", prov)
+    return FilterResult(table, path, failed, len(files))
+
+
+def _unsubtracted_name(path: Path) -> Path:
+    """The non-background-subtracted counterpart of a bkgsub mosaic or skysub cal file."""
+    name = path.name.replace("_stage3_bkgsub_asn", "_stage3_asn").replace("_skysub_cal", "_cal")
+    if name == path.name:
+        raise PhotometryError(f"{path}: not a bkgsub mosaic or skysub cal file")
+    return path.with_name(name)
+
+
+def crds_note(contexts) -> str:
+    """Provenance note on the CRDS context(s) the inputs were calibrated with ("offline" if none)."""
+    ctx = sorted({str(c).strip() for c in contexts if c and str(c).strip()})
+    if not ctx:
+        return "CRDS: offline (no CRDS context recorded in the inputs)"
+    return "CRDS context of the inputs: " + ", ".join(ctx)
+
+
+def median_background(path) -> float:
+    """Median of a mosaic in DN/s over its covered (non-zero, finite) pixels."""
+    img = read_image(path)
+    vals = img.data[np.isfinite(img.data)]
+    if vals.size == 0:
+        raise PhotometryError(f"{path}: no valid pixels for the median background")
+    return float(np.median(vals))
+
+
+# --------------------------------------------------------------------------
+# aper_all
+# --------------------------------------------------------------------------
+def aper_all_jobs(root, types=C.STAR_TYPES, filters=None) -> list[tuple[str, str, bool]]:
+    """(type, filter, bkgsub) jobs of spec 3.9 for the type/filter directories that exist.
+
+    Imager filters and FND: default; imager filters also bkgsub (not FND);
+    coronagraphic filters: bkgsub only.
+    """
+    root = Path(root)
+    order = C.IMAGER_FILTERS + (C.FND_FILTER,) + C.CORON_FILTERS
+    jobs = []
+    for t in types:
+        for f in order:
+            if filters and f not in filters:
+                continue
+            if not (root / t / f).is_dir():
+                continue
+            if f in C.CORON_FILTERS:
+                jobs.append((t, f, True))
+            else:
+                jobs.append((t, f, False))
+                if f != C.FND_FILTER:
+                    jobs.append((t, f, True))
+    return jobs
+
+
+def _aper_job(args) -> dict:
+    """Run one aper_all job; never raises for bad inputs (the error is returned)."""
+    import time
+
+    root, startype, filt, bkgsub, eefraction, apcorr_file, png, options = args
+    t0 = time.time()
+    job = {"startype": startype, "filter": filt, "bkgsub": bkgsub, "skipped": False}
+    if not input_files(root, startype, filt, bkgsub):
+        return {**job, "ok": False, "skipped": True, "error": "no mosaics", "failed": [], "n": 0, "seconds": 0.0}
+    try:
+        res = aper_one_filter(
+            root,
+            startype,
+            filt,
+            bkgsub=bkgsub,
+            eefraction=eefraction,
+            apcorr_file=apcorr_file,
+            png=png,
+            skip_bad=True,
+            options=options,
+        )
+    except PhotometryError as exc:
+        return {**job, "ok": False, "error": str(exc), "failed": [], "n": 0, "seconds": time.time() - t0}
+    return {
+        **job,
+        "ok": True,
+        "path": str(res.path),
+        "n": len(res.table),
+        "failed": res.failed,
+        "seconds": time.time() - t0,
+    }
+
+
+def aper_all(
+    root,
+    types=C.STAR_TYPES,
+    filters=None,
+    eefraction: float = C.EE_FRACTION_PHOT,
+    apcorr_file=None,
+    png: bool = True,
+    jobs: int = 1,
+    progress: bool = True,
+    options: dict | None = None,
+) -> list[dict]:
+    """Photometry of a whole campaign (spec 3.9, all star types).
+
+    Parameters
+    ----------
+    root : path
+        Campaign root.
+    types : sequence of str
+        Star-type directories (default the three types).
+    filters : sequence of str or None
+        Restrict to these filters.
+    eefraction, apcorr_file, png
+        See :func:`aper_one_filter`.
+    jobs : int
+        Parallel processes.
+    progress : bool
+        tqdm progress bar on stderr.
+    options : dict or None
+        Recorded in every table's provenance.
+
+    Returns
+    -------
+    list of dict
+        One summary per (type, filter, bkgsub) job: ok, path, n (rows), failed
+        [(file, error)], error (when the whole job failed), seconds.
+
+    Raises
+    ------
+    PhotometryError
+        No job (no type/filter directory) or the APCORR file is unusable.
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    root = Path(root)
+    apfile = Path(apcorr_file) if apcorr_file is not None else default_apcorr_file(root)
+    read_apcorr_table(apfile)
+    todo = aper_all_jobs(root, types, filters)
+    if not todo:
+        raise PhotometryError(f"{root}: no <type>/<filter> directories with data")
+    if not any(input_files(root, t, f, b) for t, f, b in todo):
+        raise PhotometryError(f"{root}: no mosaics found (run step 1 first)")
+    args = [(root, t, f, b, eefraction, apfile, png, options) for t, f, b in todo]
+    results = []
+    bar = tqdm(total=len(args), desc="aper_all", unit="job", disable=not progress)
+    if jobs <= 1:
+        for a in args:
+            results.append(_aper_job(a))
+            bar.update(1)
+    else:
+        with ProcessPoolExecutor(max_workers=int(jobs)) as pool:
+            futs = [pool.submit(_aper_job, a) for a in args]
+            for fut in as_completed(futs):
+                results.append(fut.result())
+                bar.update(1)
+    bar.close()
+    key = {(t, f, b): i for i, (t, f, b) in enumerate(todo)}
+    results.sort(key=lambda r: key[(r["startype"], r["filter"], r["bkgsub"])])
+    return results
+
+
+# --------------------------------------------------------------------------
+# Closed-loop check against a simulated campaign
+# --------------------------------------------------------------------------
+def truth_comparison(root, eefraction: float = C.EE_FRACTION_PHOT, bkgsub: bool = False, types=C.STAR_TYPES):
+    """aperture_sum_bkgsub x apcorr of every mosaic against the injected total rate of a simulated campaign.
+
+    The injected ``total_rate`` (``truth.ecsv``) is in detector-pixel units; a
+    mosaic sum in DN/s per 0.11" pixel equals ``total_rate x pixel_area_sr /
+    MOSAIC_PIXEL_AREA_SR`` (averaged over the exposures of the set; the
+    exposures are matched by visit token jwPPPPPOOOVVV and filter).
+
+    Returns
+    -------
+    astropy.table.Table
+        startype, filter, dataset, subarray, measured, injected, ratio, err (relative
+        1-sigma of the measurement), nsigma = (measured - injected) / error.
+    """
+    from astropy.io import fits
+    from astropy.table import Table
+
+    root = Path(root)
+    truth = Table.read(root / "truth.ecsv", format="ascii.ecsv")
+    tokens = np.array([str(f).split("_")[0] for f in truth["filename"]])
+    rows = []
+    for t in types:
+        for f in C.ALL_FILTERS:
+            path = phot_table_path(root, t, f, eefraction, bkgsub=bkgsub)
+            if not path.is_file():
+                continue
+            ph = Table.read(path)
+            for r in ph:
+                h = fits.getheader(root / str(r["filename"]))
+                token = f"jw{h['PROGRAM']}{h['OBSERVTN']}{h['VISIT']}"
+                sel = (tokens == token) & (np.asarray(truth["filter"]) == f)
+                if not sel.any():
+                    continue
+                tr = truth[sel]
+                inj = float(np.mean(tr["total_rate"] * tr["pixel_area_sr"] / C.MOSAIC_PIXEL_AREA_SR))
+                meas = float(r["aperture_sum_bkgsub"]) * float(r["apcorr"])
+                err = float(r["aperture_sum_bkgsub_err"]) * float(r["apcorr"])
+                rows.append(
+                    (t, f, str(r["dataset"]), str(r["subarray"]), meas, inj, meas / inj, err / inj, (meas - inj) / err)
+                )
+    names = ("startype", "filter", "dataset", "subarray", "measured", "injected", "ratio", "err", "nsigma")
+    return Table(rows=rows, names=names) if rows else Table(names=names, dtype=["U12"] * 4 + ["f8"] * 5)
+
+
+# --------------------------------------------------------------------------
+# Synthetic mosaics (tests and benchmarks)
+# --------------------------------------------------------------------------
+def gaussian_star(shape, x: float, y: float, flux: float, sigma: float) -> np.ndarray:
+    """Pixel-integrated circular Gaussian (total ``flux``) centred at 0-based (x, y)."""
+    from scipy.special import erf
+
+    def edges(n, c):
+        e = (np.arange(n + 1) - 0.5 - c) / (np.sqrt(2.0) * sigma)
+        return np.diff(0.5 * erf(e))
+
+    return flux * np.outer(edges(shape[0], y), edges(shape[1], x))
+
+
+def uniform_disk(shape, x: float, y: float, radius: float, value: float = 1.0) -> np.ndarray:
+    """Disk of surface brightness ``value`` and radius ``radius``, pixel values = exact overlap areas."""
+    from .encircled_energy import circle_box_overlap
+
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    dx, dy = xx - x, yy - y
+    return value * circle_box_overlap(dx - 0.5, dx + 0.5, dy - 0.5, dy + 0.5, radius)
+
+
+def synthetic_mosaic(
+    path,
+    image: np.ndarray,
+    ra: float = 261.2178,
+    dec: float = 60.4308,
+    star_xy=None,
+    targname: str = "BD+60 1753",
+    photmjsr: float = 0.3,
+    err=None,
+    pm_arcsec_per_year=(0.0, 0.0),
+    date_beg: str = "2023-06-01T00:00:00.000",
+    targ_at_proposer_epoch: bool = False,
+    header: dict | None = None,
+) -> Path:
+    """Write an i2d-like FITS mosaic (primary + SCI/ERR with a 0.11" TAN WCS) for tests and benchmarks.
+
+    Parameters
+    ----------
+    path : path
+        Output file.
+    image : ndarray
+        Count rate [DN/s per pixel]; written as SCI = image x PHOTMJSR (MJy/sr).
+    ra, dec : float
+        Sky position of the star at the observation (``DATE-BEG``).
+    star_xy : (float, float) or None
+        0-based pixel of (ra, dec); default the image centre.
+    targname : str
+        TARGNAME.
+    photmjsr : float
+        PHOTMJSR of the SCI header.
+    err : ndarray, float or None
+        ERR in DN/s (default 1 % of |image| + 0.01).
+    pm_arcsec_per_year : (float, float)
+        Proper motion (MU_RA = mu_alpha* and MU_DEC, arcsec/yr); PROP_RA/PROP_DEC are
+        the position at MU_EPOCH (J2000) moved back from DATE-BEG.
+    date_beg : str
+        Observation date.
+    targ_at_proposer_epoch : bool
+        Write TARG_RA/TARG_DEC = the proposer (J2000) position instead of the
+        position at the observation (to test the proper-motion fix).
+    header : dict or None
+        Extra primary keywords (SUBARRAY, EXPMID, PROGRAM, ...).
+
+    Returns
+    -------
+    Path
+    """
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+    from astropy.io import fits
+    from astropy.time import Time
+    from astropy.wcs import WCS
+
+    img = np.asarray(image, dtype=float)
+    ny, nx = img.shape
+    sx, sy = star_xy if star_xy is not None else ((nx - 1) / 2.0, (ny - 1) / 2.0)
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = [ra, dec]
+    w.wcs.crpix = [sx + 1.0, sy + 1.0]
+    scale = C.MOSAIC_PIXEL_SCALE / 3600.0
+    w.wcs.cd = [[-scale, 0.0], [0.0, scale]]
+    w.wcs.cunit = ["deg", "deg"]
+    pmra, pmdec = (float(v) for v in pm_arcsec_per_year)
+    obs = Time(date_beg)
+    c = SkyCoord(
+        ra=ra * u.deg,
+        dec=dec * u.deg,
+        pm_ra_cosdec=pmra * 1000 * u.mas / u.yr,
+        pm_dec=pmdec * 1000 * u.mas / u.yr,
+        obstime=obs,
+        distance=1 * u.kpc,
+    )
+    import warnings as _w
+
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        p = c.apply_space_motion(new_obstime=Time("J2000"))
+    ph = fits.Header()
+    ph["TARGNAME"] = targname
+    ph["TARG_RA"] = float(p.ra.deg) if targ_at_proposer_epoch else ra
+    ph["TARG_DEC"] = float(p.dec.deg) if targ_at_proposer_epoch else dec
+    ph["PROP_RA"] = float(p.ra.deg)
+    ph["PROP_DEC"] = float(p.dec.deg)
+    ph["MU_RA"] = pmra
+    ph["MU_DEC"] = pmdec
+    ph["MU_EPOCH"] = "2000-01-01 12:00:00.000"
+    ph["DATE-BEG"] = date_beg
+    ph["DATE-OBS"] = date_beg[:10]
+    defaults = {
+        "EXPOSURE": "1",
+        "SUBARRAY": "SUB256",
+        "READPATT": "FASTR1",
+        "NINTS": 1,
+        "NGROUPS": 10,
+        "TGROUP": 0.29952,
+        "EXPMID": float(obs.mjd),
+        "PROGRAM": "01027",
+        "OBSERVTN": "001",
+        "VISIT": "001",
+        "FILTER": "F770W",
+        "CRDS_CTX": "jwst_test_0001.pmap",
+    }
+    defaults.update(header or {})
+    for k, v in defaults.items():
+        ph[k] = v
+    sh = w.to_header()
+    sh["PHOTMJSR"] = photmjsr
+    sh["BUNIT"] = "MJy/sr"
+    e = np.abs(img) * 0.01 + 0.01 if err is None else np.broadcast_to(np.asarray(err, float), img.shape)
+    hdul = fits.HDUList(
+        [
+            fits.PrimaryHDU(header=ph),
+            fits.ImageHDU((img * photmjsr).astype(np.float32), header=sh, name="SCI"),
+            fits.ImageHDU((e * photmjsr).astype(np.float32), header=sh, name="ERR"),
+        ]
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hdul.writeto(path, overwrite=True)
+    return path

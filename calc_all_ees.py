@@ -1,0 +1,139 @@
+#!/usr/bin/env python
+"""Step 3 (all filters): EE and per-set aperture corrections of the vetted data sets.
+
+The sets and the adopted fwhmfac of every filter come from the vetted-set
+table: <root>/vetted_sets.yaml if present (or --vetted FILE), else the
+original lists in absflux.constants.VETTED_EE_SETS (format: absflux/apcorr.py;
+--print-vetted shows the active table).  Both the vetted and the rejected sets
+are measured (as the original calc_all_ees); --scan runs fwhmfac 5, 10, 15, 20
+and 25 instead of the adopted value.  Sets run in parallel (--jobs); a
+failing set is reported and the others go on; the exit code is 1 if any set
+failed, 2 for bad inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from absflux import constants as C
+from absflux.cli import fail, setup_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", type=Path, default=Path("."), help="campaign root (default .)")
+    p.add_argument("--vetted", type=Path, help="vetted-set YAML (default <root>/vetted_sets.yaml, else the constants)")
+    p.add_argument("--filters", nargs="+", choices=C.ALL_FILTERS, help="only these filters")
+    p.add_argument("--scan", action="store_true", help="fwhmfac 5, 10, 15, 20, 25 instead of the adopted one")
+    p.add_argument("--fwhmfac", type=float, help="this fwhmfac for every filter (overrides the table)")
+    p.add_argument(
+        "--ee-from",
+        default="auto",
+        choices=("auto", "mosaic", "bkgsub"),
+        help="observed EE below the merge radius: auto = bkgsub mosaic for coronagraphy, else the mosaic (spec)",
+    )
+    p.add_argument("--only-vetted", action="store_true", help="skip the rejected sets")
+    p.add_argument("--jobs", type=int, default=1, help="sets in parallel (default 1)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--png", action="store_true", help="figures as png (the default)")
+    g.add_argument("--pdf", action="store_true", help="figures as pdf")
+    g.add_argument("--no-fig", action="store_true", help="no figures")
+    p.add_argument("--print-vetted", action="store_true", help="print the active vetted-set table (YAML) and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def _job(task):
+    root, stype, filt, sname, fac, fmt, ee_from = task
+    from absflux.encircled_energy import EEError, calc_encircled_energy
+
+    t0 = time.time()
+    try:
+        res = calc_encircled_energy(root, stype, filt, sname, fac, fig_format=fmt, ee_from=ee_from)
+    except EEError as exc:
+        return {"task": task, "ok": False, "error": str(exc), "seconds": time.time() - t0}
+    ap = res.apcor_table
+    k = [i for i, e in enumerate(ap["ee"]) if abs(e - 0.7) < 1e-6][0]
+    return {
+        "task": task,
+        "ok": True,
+        "r70": float(ap["radii"][k]),
+        "apcor70": float(ap["apcor"][k]),
+        "seconds": time.time() - t0,
+    }
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    log = logging.getLogger("calc_all_ees")
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from absflux.apcorr import ApcorError, load_vetted_sets, vetted_sets_yaml
+
+    try:
+        vetted, source = load_vetted_sets(args.root, args.vetted)
+    except ApcorError as exc:
+        return fail(str(exc))
+    if args.print_vetted:
+        sys.stdout.write(vetted_sets_yaml(vetted, f"active table, from {source}"))
+        return 0
+    if args.jobs < 1 or (args.fwhmfac is not None and args.fwhmfac <= 0):
+        return fail("--jobs must be >= 1 and --fwhmfac > 0")
+    fmt = None if args.no_fig else ("pdf" if args.pdf else "png")
+    tasks = []
+    for f, v in vetted.items():
+        if args.filters and f not in args.filters:
+            continue
+        facs = C.FWHMFAC_SCAN if args.scan else ((args.fwhmfac,) if args.fwhmfac else (v.fwhmfac,))
+        for stype, sname in v.sets if args.only_vetted else v.measured:
+            for fac in facs:
+                tasks.append((args.root, stype, f, sname, float(fac), fmt, args.ee_from))
+    if not tasks:
+        return fail(f"no data sets to measure (vetted table {source}, filters {args.filters})")
+    log.info("%d EE measurements from %s, %d job(s)", len(tasks), source, args.jobs)
+    t0 = time.time()
+    results = []
+    bar = tqdm(total=len(tasks), desc="calc_all_ees", unit="set", disable=args.no_progress)
+    if args.jobs == 1:
+        for t in tasks:
+            results.append(_job(t))
+            bar.update(1)
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            for fut in as_completed([pool.submit(_job, t) for t in tasks]):
+                results.append(fut.result())
+                bar.update(1)
+    bar.close()
+    order = {t: i for i, t in enumerate(tasks)}
+    results.sort(key=lambda r: order[r["task"]])
+    failed = [r for r in results if not r["ok"]]
+    log.info("summary: %d measured, %d failed in %.0f s", len(results) - len(failed), len(failed), time.time() - t0)
+    by = {}
+    for r in results:
+        if r["ok"]:
+            by.setdefault((r["task"][2], r["task"][4]), []).append(r["apcor70"])
+    for (f, fac), vals in by.items():
+        log.info(
+            "  %-7s fwhmfac %4.1f: %2d sets, apcor(0.7) mean %.4f std %.4f",
+            f,
+            fac,
+            len(vals),
+            np.mean(vals),
+            np.std(vals),
+        )
+    for r in failed:
+        log.error("  failed: %s", r["error"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
