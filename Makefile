@@ -21,6 +21,10 @@ demo: $(STAMP)
 	@if [ -f $(DEMO_DIR)/truth.ecsv ]; then echo "campaign $(DEMO_DIR) exists: not simulated again"; \
 	else $(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR); fi
 	$(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew
+	$(PY) calc_webbpsfs.py --root $(DEMO_DIR) --all --like-simulation
+	$(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
+	$(PY) create_apcor_reffile.py --root $(DEMO_DIR) --version demo
+	$(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
 
 simulate-tiny: $(STAMP)
 	$(PY) simulate_campaign.py --preset tiny --out tiny_run

@@ -550,7 +550,7 @@ def _simulate_into(rules, exps, skipped, work: Path, jobs, psf_cache, progress) 
         yaml.safe_dump(rules, fh, sort_keys=False)
     with open(work / "vetted_sets.yaml", "w") as fh:
         fh.write("# vetted_sets.yaml: data sets of the APCORR file (absflux steps 3-4; format in absflux/apcorr.py)\n")
-        yaml.safe_dump(vetted_sets_for(exps), fh, sort_keys=False)
+        yaml.safe_dump(vetted_sets_for(exps, rules), fh, sort_keys=False)
     if psf_cache is None:
         pass  # the PSF library stays with the campaign (sim_psfs/)
     return {
@@ -583,8 +583,19 @@ unset _absflux_cache
     return path
 
 
-#: Stars whose sets measure the encircled energies of a simulated campaign.
-EE_STARS = {"imager": (C.REPEAT_STAR,), "FND": ("del UMi",), "coron": ("HD 2811", "HD 167060", "HD 163466", "del UMi")}
+#: Largest radius [mosaic pixels] the EE annulus (2.4 x fwhmfac x FWHM) may reach in a
+#: SUB256 mosaic of a simulated campaign (half size ~128 px, minus the dither offsets).
+EE_ANNULUS_MAX_PIX = 100.0
+#: Sets of a filter averaged into a simulated campaign's APCORR file.
+EE_SETS_PER_FILTER = 5
+
+
+def ee_fwhmfac(filt: str) -> float:
+    """Merge factor of a simulated campaign: the adopted one, reduced (scan grid) to fit the mosaics."""
+    if filt in C.CORON_FILTERS or filt == C.FND_FILTER:
+        return C.FWHMFAC[filt]
+    fits_ = [n for n in C.FWHMFAC_SCAN if 2.4 * n * C.FWHM[filt] <= EE_ANNULUS_MAX_PIX and n <= C.FWHMFAC[filt]]
+    return max(fits_) if fits_ else min(C.FWHMFAC_SCAN)
 
 
 def campaign_set_names(exps) -> dict[tuple[str, str], dict[str, list[str]]]:
@@ -603,25 +614,49 @@ def campaign_set_names(exps) -> dict[tuple[str, str], dict[str, list[str]]]:
     return out
 
 
-def vetted_sets_for(exps) -> dict:
+def vetted_sets_for(exps, rules: dict | None = None) -> dict:
     """The ``vetted_sets.yaml`` table of a simulated campaign (format of ``absflux/apcorr.py``).
 
-    Every set of the encircled-energy stars present in the campaign is vetted:
-    BD+60 1753 for the imager filters, del UMi for FND, the coronagraphic stars
-    for the coronagraphic filters (the original's choices of stars).
+    The original vetted BD+60 1753 (imager), del UMi (FND) and three bright
+    stars (coronagraphy) by eye.  A simulated campaign is vetted by design
+    instead: per filter, the ``EE_SETS_PER_FILTER`` sets with the highest
+    predicted signal-to-noise (from the exposure plan, not from the truth), and
+    a merge factor that keeps the EE annulus inside the mosaics
+    (:func:`ee_fwhmfac`).
     """
+    rules = rules or {}
     sets = campaign_set_names(exps)
+    snr: dict[tuple[str, str, str], float] = {}
+    tokens: dict[tuple[str, str, str], list[str]] = {}
+    for e in exps:
+        key = (e.startype, e.filter, e.targname)
+        tokens.setdefault(key, [])
+        tok = e.basename.split("_")[0]
+        if tok not in tokens[key]:
+            tokens[key].append(tok)
+        star = C.STARS[e.star]
+        rate = CP.predicted_total_rate(star, e.filter, CP.truth_calfactors(rules))
+        s2 = CP._snr(rate, CP.truth_sky(rules)[e.filter], e.filter, e.subarray, e.ngroups, e.nints) ** 2
+        snr[(e.startype, e.filter, f"{e.targname}|{tok}")] = (
+            snr.get((e.startype, e.filter, f"{e.targname}|{tok}"), 0.0) + s2
+        )
     table = {}
     for filt in C.PLOT_ORDER:
-        kind = "imager" if filt in C.IMAGER_FILTERS else ("FND" if filt == C.FND_FILTER else "coron")
-        chosen = []
-        for (stype, f), stars in sorted(sets.items()):
+        cands = []
+        for (stype, f, targ), toks in tokens.items():
             if f != filt:
                 continue
-            for star in EE_STARS[kind]:
-                chosen += [f"{stype}/{n}" for n in stars.get(star, [])]
-        if chosen:
-            table[filt] = {"fwhmfac": C.FWHMFAC[filt], "sets": chosen, "reason": "every EE-star set of the simulation"}
+            for i, tok in enumerate(sorted(toks), start=1):
+                cands.append((snr[(stype, f, f"{targ}|{tok}")] ** 0.5, f"{stype}/{targ}_set{i}"))
+        if not cands:
+            continue
+        best = [name for _, name in sorted(cands, reverse=True)[:EE_SETS_PER_FILTER]]
+        table[filt] = {
+            "fwhmfac": ee_fwhmfac(filt),
+            "sets": best,
+            "reason": "highest predicted signal-to-noise sets of the simulation; fwhmfac fits the mosaics",
+        }
+    assert sets is not None
     return {
         "version": 1,
         "description": "vetted EE data sets of a simulated campaign (absflux simulate)",
