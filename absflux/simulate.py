@@ -620,16 +620,20 @@ def vetted_sets_for(exps, rules: dict | None = None) -> dict:
     The original vetted BD+60 1753 (imager), del UMi (FND) and three bright
     stars (coronagraphy) by eye.  A simulated campaign is vetted by design
     instead: per filter, the ``EE_SETS_PER_FILTER`` sets with the highest
-    predicted signal-to-noise (from the exposure plan, not from the truth), and
-    a merge factor that keeps the EE annulus inside the mosaics
-    (:func:`ee_fwhmfac`).
+    predicted signal-to-noise (from the exposure plan, not from the truth) among
+    those not in SUB128/SUB64 (too small for the merge radius), and a merge
+    factor that keeps the EE annulus inside the mosaics (:func:`ee_fwhmfac`).
     """
     rules = rules or {}
     sets = campaign_set_names(exps)
     snr: dict[tuple[str, str, str], float] = {}
     tokens: dict[tuple[str, str, str], list[str]] = {}
+    small = {}
     for e in exps:
         key = (e.startype, e.filter, e.targname)
+        # the merge-radius aperture must fit in the mosaic: no SUB128/SUB64 sets
+        if e.subarray in ("SUB128", "SUB64"):
+            small[(e.startype, e.filter, f"{e.targname}|{e.basename.split('_')[0]}")] = True
         tokens.setdefault(key, [])
         tok = e.basename.split("_")[0]
         if tok not in tokens[key]:
@@ -647,7 +651,8 @@ def vetted_sets_for(exps, rules: dict | None = None) -> dict:
             if f != filt:
                 continue
             for i, tok in enumerate(sorted(toks), start=1):
-                cands.append((snr[(stype, f, f"{targ}|{tok}")] ** 0.5, f"{stype}/{targ}_set{i}"))
+                if not small.get((stype, f, f"{targ}|{tok}")):
+                    cands.append((snr[(stype, f, f"{targ}|{tok}")] ** 0.5, f"{stype}/{targ}_set{i}"))
         if not cands:
             continue
         best = [name for _, name in sorted(cands, reverse=True)[:EE_SETS_PER_FILTER]]
