@@ -22,9 +22,10 @@ demo: $(STAMP)
 	else $(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR); fi
 	$(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew
 	$(PY) calc_webbpsfs.py --root $(DEMO_DIR) --all --like-simulation
-	$(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
+	# a failed set or mosaic is reported by the step and the chain goes on
+	-$(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
 	$(PY) create_apcor_reffile.py --root $(DEMO_DIR) --version demo
-	$(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
+	-$(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
 
 simulate-tiny: $(STAMP)
 	$(PY) simulate_campaign.py --preset tiny --out tiny_run
