@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""Step 7: time-dependent sensitivity from the repeat star BD+60 1753 (CalFacs/*_repeat_<F>_fit.dat, Fig. 5).
+
+Examples
+--------
+    python plot_repeatability.py --basedir demo_run --docs
+    python plot_repeatability.py --basedir demo_run --line --dexp --pdf
+    python plot_repeatability.py --basedir demo_run --model exp --exclusions paper
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from absflux import constants as C
+from absflux.cli import fail, setup_logging
+
+EPILOG = f"""\
+Per imager filter: C of {C.REPEAT_STAR} (ADwarfs photometry, G. Rieke model table; background-subtracted
+photometry for {", ".join(f for f in C.BKGSUB_REPEAT_FILTERS if f in C.IMAGER_FILTERS)}) turned into
+y = 1/C, referred to SUB256 with the adopted subarray factors, plus the bridging stars
+{", ".join(s for _, s in C.BRIDGING_STARS)} scaled to the repeat star at the time-nearest epoch; x = MJD - {C.STARTDAY:.0f}.
+Fitted models: exp, powerlaw, exp+line (+ line with --line, exp+exp with --dexp). The adopted model
+(--model) is fitted directly in the product form of the jwst photom step,
+y(x) = y0 (1 + lossperyear x/365) (amp exp(x/tau) + const), amp + const = 1, and written to
+CalFacs/miri_calfactors[_bkgsub]_repeat_<F>_fit.dat: fit_linear_lossperyear_F, fit_exp_const_F, fit_exp_amp_F,
+fit_exp_tau_F (days, negative), fit_startday_F, fit_std_F (rms of y - model), fit_std_per_F (percent), and
+fit_npts_F, fit_npar_F, fit_mjd_first_F, fit_mjd_last_F. Also CalFacs/repeat_residual_correlation.dat and
+Figs/all_repeatability[_docs][_report].png|pdf. A coefficient summary is printed on stdout.
+Filters without repeat-star data are skipped with a warning (an error if named with --filters). Bad inputs
+give a one-line error, exit code 2, and nothing written.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from absflux.timedep import ADOPTED_MODELS, DEFAULT_BRIDGE_WINDOW, DEFAULT_MODEL, EXCLUSION_SETS
+
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--basedir", type=Path, default=Path("."), help="campaign root (default .)")
+    p.add_argument(
+        "--filters", nargs="+", choices=C.IMAGER_FILTERS, metavar="F", help="imager filters (default: all nine)"
+    )
+    p.add_argument(
+        "--model",
+        choices=ADOPTED_MODELS,
+        default=DEFAULT_MODEL,
+        help="adopted model written to the fit files: exp+line (current method, default) or exp (paper; "
+        "lossperyear = 0); both normalised at t0",
+    )
+    p.add_argument("--line", action="store_true", help="also fit and draw the linear model")
+    p.add_argument("--dexp", action="store_true", help="also fit and draw the exp+exp model")
+    p.add_argument("--docs", action="store_true", help="draw only the adopted model (paper/documentation figure)")
+    p.add_argument("--report", action="store_true", help="compact layout (no offsets between filters)")
+    p.add_argument(
+        "--show_prev",
+        "--show-prev",
+        type=Path,
+        metavar="FILE",
+        help="overplot the time dependence of a previous photom reference file (current or old format)",
+    )
+    p.add_argument(
+        "--exclusions",
+        choices=EXCLUSION_SETS,
+        default="current",
+        help="exclusion windows: current (day 350 +- 5; F1800W day 40 +- 3) or paper (day 350 +- 5; MJD 60070 +- 20)",
+    )
+    p.add_argument(
+        "--bridge-window",
+        type=float,
+        default=DEFAULT_BRIDGE_WINDOW,
+        metavar="DAYS",
+        help="average the bridging and repeat-star points within DAYS of the matched epochs for the bridging "
+        "scale (default %(default)s; 0 = single points as the original)",
+    )
+    p.add_argument("--eefrac", type=float, default=C.EE_FRACTION_PHOT, help="EE fraction of the photometry (0.7)")
+    fig = p.add_mutually_exclusive_group()
+    fig.add_argument("--png", action="store_true", help="figure as PNG (default)")
+    fig.add_argument("--pdf", action="store_true", help="figure as PDF")
+    p.add_argument("--show", action="store_true", help="also display the figure (interactive backend)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    if not args.show:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    from absflux import timedep as TD
+
+    if args.bridge_window < 0:
+        return fail("--bridge-window must be >= 0")
+    extra = [m for m, on in (("line", args.line), ("exp+exp", args.dexp)) if on]
+    try:
+        res = TD.run_repeatability(
+            args.basedir,
+            filters=args.filters,
+            model=args.model,
+            extra_models=extra,
+            exclusions=args.exclusions,
+            bridge_window=args.bridge_window,
+            eefraction=args.eefrac,
+            docs=args.docs,
+            report=args.report,
+            show_prev=args.show_prev,
+            fig_format="pdf" if args.pdf else "png",
+            show=args.show,
+            options=vars(args),
+        )
+    except TD.TimeDepError as exc:
+        return fail(str(exc))
+    print("\n".join(TD.summary_lines(res)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""Step 7 (plot_repeatability.py, generate_coron_repeat_from_imager.py): time-dependence fits and products.
+
+Fast tests on analytic series and on small hand-made photometry tables whose count rates follow the
+injected product-form sensitivity of ``absflux.sim_defaults``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from absflux import calfactors as CF
+from absflux import constants as C
+from absflux import sim_defaults as SD
+from absflux import timedep as TD
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+import generate_coron_repeat_from_imager  # noqa: E402
+import plot_repeatability  # noqa: E402
+
+AREA = C.MOSAIC_PIXEL_AREA_SR
+APCORR = 1.5
+#: Model flux densities [Jy] of the hand-made campaign.
+FLUX = {"BD+60 1753": 0.009, "HD 37962": 0.2, "del UMi": 1.2}
+
+
+# --------------------------------------------------------------------------
+# Hand-made photometry tables following the injected truth
+# --------------------------------------------------------------------------
+def phot_table(rows) -> Table:
+    """Photometry table with the columns the time step reads (spec 3.8.1 names)."""
+    names = ("name", "subarray", "timemid", "aperture_sum_bkgsub", "aperture_sum_bkgsub_err", "apcorr", "pixarea")
+    return Table(rows=rows, names=names)
+
+
+def phot_row(name, filt, mjd, sub="SUB256", noise=0.0, rng=None, flux=None):
+    """One observation whose rate follows C(t, s) = C_FULL / (s(t) subarr_cor[s])."""
+    c = SD.true_calfactor(filt, mjd, sub)
+    f = FLUX[name] if flux is None else flux
+    rate = 1e-6 * f / (c * APCORR * AREA)
+    if noise:
+        rate *= 1 + noise * rng.standard_normal()
+    return (name, sub, float(mjd), rate, 0.003 * rate, APCORR, AREA)
+
+
+def make_campaign(root: Path, filters=("F770W", "F2100W"), noise=0.002, seed=5, reverse_bridge=True) -> Path:
+    """Repeat star at 8 epochs (one in FULL), bridging stars at 2 epochs each (rows in reverse time order)."""
+    rng = np.random.default_rng(seed)
+    models = Table({"name": list(FLUX)})
+    for f in C.ALL_FILTERS:
+        models[f] = list(FLUX.values())
+    (root / "Models").mkdir(parents=True, exist_ok=True)
+    models.write(root / "Models" / "model_phot_grieke.fits", overwrite=True)
+    models.write(root / "Models" / "model_phot.fits", overwrite=True)
+    epochs = [59725.0, 59800.0, 59950.0, 60085.0, 60200.0, 60400.0, 60600.0, 60800.0]
+    for f in filters:
+        ext = "_bkgsub" if f in C.BKGSUB_REPEAT_FILTERS else ""
+        ad, sa = [], []
+        for k, t in enumerate(epochs):
+            sub = "FULL" if k == 3 else "SUB256"
+            for d in range(2):
+                ad.append(phot_row("BD+60 1753", f, t + 0.01 * d, sub, noise, rng))
+        # a point in the "excess striping" window (day 350 +- 5): must be excluded
+        ad.append(phot_row("BD+60 1753", f, C.STARTDAY + 351.0, "SUB256", 0.0, rng, flux=FLUX["BD+60 1753"] * 1.2))
+        bridge = [
+            phot_row("HD 37962", f, t + 0.01 * d, "SUB256", noise, rng) for t in (59740.0, 60590.0) for d in (0, 1)
+        ]
+        sa += bridge[::-1] if reverse_bridge else bridge
+        for typ, rows in (("ADwarfs", ad), ("SolarAnalogs", sa)):
+            (root / typ).mkdir(parents=True, exist_ok=True)
+            phot_table(rows).write(root / typ / f"{f}{ext}_eefrac0.7_phot.fits", overwrite=True)
+    return root
+
+
+def outputs(root: Path) -> list[Path]:
+    return sorted(p for d in ("CalFacs", "Figs") if (root / d).exists() for p in (root / d).iterdir())
+
+
+# --------------------------------------------------------------------------
+# Fits
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("filt", ["F770W", "F1500W", "F2550W"])
+def test_exp_line_fit_recovers_injected_coefficients(filt):
+    x = np.linspace(3.0, 1100.0, 30)
+    tc = SD.true_time_coeffs()[filt]
+    y = 2.5 * SD.relative_sensitivity(filt, C.STARTDAY + x)
+    fit = TD.fit_model("exp+line", x, y, filt)
+    c = fit.coefficients()
+    assert c["amp"] == pytest.approx(tc["amplitude"], rel=1e-5)
+    assert -c["tau"] == pytest.approx(tc["tau"], rel=1e-5)
+    assert -c["lossperyear"] == pytest.approx(tc["lossperyear"], rel=1e-4)
+    assert c["const"] == pytest.approx(tc["const"], rel=1e-6)
+    assert fit.y0 == pytest.approx(2.5, rel=1e-8)
+    assert fit.per_dev < 1e-5
+    # tau fixed at -100 d for F560W-F1280W (spec 3.17), free otherwise
+    assert ("tau" in fit.free) == (filt not in TD.EXPLINE_FIXED_TAU_FILTERS)
+    assert fit.npar == (3 if filt in TD.EXPLINE_FIXED_TAU_FILTERS else 4)
+
+
+def test_noisy_fit_follows_injected_curve_within_noise():
+    rng = np.random.default_rng(2)
+    x = np.sort(rng.uniform(3.0, 1000.0, 24))
+    y = SD.relative_sensitivity("F2100W", C.STARTDAY + x) * (1 + 0.002 * rng.standard_normal(x.size))
+    fit = TD.fit_model("exp+line", x, y, "F2100W")
+    xx = np.linspace(0.0, 1000.0, 500)
+    dev = fit.relative(xx) / SD.relative_sensitivity("F2100W", C.STARTDAY + xx) - 1
+    assert np.max(np.abs(dev)) < 0.004
+    assert 0.1 < fit.per_dev < 0.35
+
+
+def test_product_form_is_exact_in_every_convention(tmp_path):
+    """fitted curve / y0 == fit-file coefficients (calfactors) == photom tables through jwst's time_dependence."""
+    from jwst.photom import time_dependence as jtd
+
+    rng = np.random.default_rng(4)
+    x = np.sort(rng.uniform(0.0, 1200.0, 20))
+    y = 3.1 * (1 - 0.02 * x / 365) * (0.07 * np.exp(-x / 180.0) + 0.93) * (1 + 0.003 * rng.standard_normal(x.size))
+    for model in TD.ADOPTED_MODELS:
+        fit = TD.fit_model(model, x, y, "F1800W")
+        path = tmp_path / f"{model}.dat"
+        TD.fit_table(fit).write(path, format="ascii.commented_header", overwrite=True)
+        tc = CF.read_repeat_fit(path, "F1800W")
+        xx = np.linspace(0.0, 1500.0, 301)
+        ref = fit.curve(xx) / fit.y0
+        assert np.max(np.abs(tc.correction(C.STARTDAY + xx) - ref)) < 1e-12
+        assert np.max(np.abs(fit.relative(xx) - ref)) < 1e-14
+        # the reference-file convention: tau_ref = -tau, lossperyear_ref = -lossperyear
+        mjd = C.STARTDAY + xx
+        jw = jtd.linear_correction(mjd, tc.t0, -tc.lossperyear) * jtd.exponential_correction(
+            mjd, tc.t0, tc.amp, -tc.tau, tc.const
+        )
+        assert np.max(np.abs(jw - ref)) < 1e-12
+        if model == "exp":
+            assert tc.lossperyear == 0.0
+    assert TD.fit_model("exp", x, y, "F1800W").npar == 3
+    assert TD.fit_model("exp", x, y, "F770W").npar == 2
+
+
+def test_display_models_and_bad_inputs():
+    x = np.linspace(5.0, 900.0, 12)
+    y = SD.relative_sensitivity("F1280W", C.STARTDAY + x)
+    for model in TD.ALL_MODELS:
+        fit = TD.fit_model(model, x, y, "F1280W")
+        assert np.all(np.isfinite(fit.curve(x)))
+    with pytest.raises(TD.TimeDepError, match="not a product-form model"):
+        TD.fit_model("line", x, y, "F1280W").coefficients()
+    with pytest.raises(TD.TimeDepError, match=r"3 point\(s\) for the exp\+line time fit, which has 3 free"):
+        TD.fit_model("exp+line", x[:3], y[:3], "F770W")
+    with pytest.raises(TD.TimeDepError, match="non-finite"):
+        TD.fit_model("exp", np.array([1.0, 2.0, np.nan, 4.0]), np.ones(4), "F770W")
+    with pytest.raises(TD.TimeDepError, match="unknown time model"):
+        TD.model_params("cubic", "F770W")
+
+
+def test_residual_correlation_counts_every_common_day():
+    # residual sums are negative on most days: the original skipped those days
+    x = np.array([0.2, 10.1, 20.5, 30.0])
+    r1 = np.array([-0.01, -0.02, 0.01, -0.005])
+    corr, cnt = TD.residual_correlation({"A": (x, r1), "B": (x + 0.3, 2 * r1), "C": (x, -r1), "D": (x[:1], r1[:1])})
+    idx = {f: i for i, f in enumerate(corr["filter"])}
+    assert corr["B"][idx["A"]] == pytest.approx(1.0)
+    assert corr["C"][idx["A"]] == pytest.approx(-1.0)
+    assert cnt["B"][idx["A"]] == 4
+    assert math.isnan(corr["D"][idx["A"]]) and cnt["D"][idx["A"]] == 1
+    # two points in one day are averaged
+    c2, n2 = TD.residual_correlation({"A": (np.array([0.1, 0.6, 10.2]), np.array([0.01, 0.03, -0.01])), "B": (x, r1)})
+    assert n2["A"][1] == 2
+
+
+# --------------------------------------------------------------------------
+# Series, bridging, exclusions
+# --------------------------------------------------------------------------
+def test_series_subarray_bridging_by_time_and_exclusions(tmp_path):
+    root = make_campaign(tmp_path, filters=("F1500W",), noise=0.0)
+    models = CF.read_model_table(root / "Models" / "model_phot_grieke.fits")
+    s = TD.collect_repeat_series(root, "F1500W", models)
+    # exclusion window day 350 +- 5 removed the deviant point
+    assert len(s.excluded) == 1 and abs(float(s.excluded["x"][0]) - 351.0) < 1e-9
+    rep = s.table[s.table["role"] == "repeat"]
+    # y = 1/C referred to SUB256: noise-free, so y = s(t) subarr_cor[SUB256] / C_FULL exactly, FULL included
+    expect = SD.relative_sensitivity("F1500W", rep["timemid"]) * C.SUBARR_COR["SUB256"] / SD.TRUE_CALFACTOR["F1500W"]
+    assert np.allclose(rep["y"], expect, rtol=1e-12)
+    assert "FULL" in set(rep["subarray"])
+    # the bridging star (rows stored in reverse time order) is scaled at its latest epoch (day 870)
+    scale, tb, tr = s.bridges["HD 37962"]
+    assert tb == pytest.approx(60590.01 - C.STARTDAY) and tr == pytest.approx(60600.0 - C.STARTDAY)
+    br = s.table[s.table["role"] == "bridge"]
+    late = br[br["x"] > 800]
+    y_rep_near = np.mean(rep["y"][np.abs(rep["x"] - tr) <= 1.0])
+    assert np.mean(late["y"]) == pytest.approx(y_rep_near, rel=1e-12)
+    # the early bridging epoch keeps its true shape relative to the late one
+    early = br[br["x"] < 100]
+    ratio = np.mean(early["y"]) / np.mean(late["y"])
+    true_ratio = SD.relative_sensitivity("F1500W", 59740.0) / SD.relative_sensitivity("F1500W", 60590.0)
+    assert ratio == pytest.approx(true_ratio, rel=1e-5)
+    assert np.all(np.diff(s.x) >= 0)
+    # paper-era exclusions also drop the MJD 60070 +- 20 epoch
+    sp = TD.collect_repeat_series(root, "F1500W", models, exclusions="paper")
+    assert len(sp.excluded) == 3
+    assert TD.exclusions_for("F1800W")[-1][:2] == (40.0, 3.0) and len(TD.exclusions_for("F770W")) == 1
+
+
+def test_cli_writes_fit_files_figure_and_correlation(tmp_path, capsys):
+    root = make_campaign(tmp_path, filters=("F770W", "F2100W", "F2550W"))
+    assert plot_repeatability.main(["--basedir", str(root), "--line", "--dexp"]) == 0  # works without --docs
+    printed = capsys.readouterr().out
+    assert "F2100W" in printed and "lossperyear" in printed
+    cf = root / "CalFacs"
+    for f in ("F770W", "F2100W", "F2550W"):
+        p = CF.repeat_fit_path(root, f)
+        assert p.is_file()
+        t = Table.read(p, format="ascii.commented_header")
+        spec_cols = [
+            f"fit_linear_lossperyear_{f}",
+            f"fit_exp_const_{f}",
+            f"fit_exp_amp_{f}",
+            f"fit_exp_tau_{f}",
+            f"fit_startday_{f}",
+            f"fit_std_{f}",
+            f"fit_std_per_{f}",
+        ]
+        assert t.colnames[:7] == spec_cols
+        assert t[f"fit_exp_amp_{f}"][0] + t[f"fit_exp_const_{f}"][0] == pytest.approx(1.0, abs=1e-12)
+        assert t[f"fit_startday_{f}"][0] == C.STARTDAY
+        tc = CF.read_repeat_fit(p, f)
+        mjd = np.linspace(C.STARTDAY, 60800.0, 200)
+        dev = tc.correction(mjd) / SD.relative_sensitivity(f, mjd) - 1
+        assert np.max(np.abs(dev)) < 0.005, f
+        assert "# software: absflux" in p.read_text()
+    assert (cf / "miri_calfactors_bkgsub_repeat_F2550W_fit.dat").is_file()
+    corr = Table.read(cf / "repeat_residual_correlation.dat", format="ascii.commented_header")
+    assert list(corr["filter"]) == ["F770W", "F2100W", "F2550W"]
+    assert (root / "Figs" / "all_repeatability.png").is_file()
+    assert not list(cf.glob(".*"))
+    # --docs --report --pdf and --model exp
+    assert plot_repeatability.main(["--basedir", str(root), "--docs", "--report", "--pdf", "--model", "exp"]) == 0
+    assert (root / "Figs" / "all_repeatability_docs_report.pdf").is_file()
+    assert CF.read_repeat_fit(CF.repeat_fit_path(root, "F770W"), "F770W").lossperyear == 0.0
+
+
+def test_show_prev_draws_previous_file_without_changing_t0(tmp_path):
+    root = make_campaign(tmp_path, filters=("F770W",))
+    prev = tmp_path / "old_photom.fits"
+    fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.BinTableHDU(Table({"filter": ["F770W"], "subarray": ["FULL"], "photmjsr": [0.27]}), name="PHOTOM"),
+            fits.BinTableHDU(Table({"amplitude": [0.01], "tau": [150.0], "t0": [59800.0]}), name="TIMECOEFF"),
+        ]
+    ).writeto(prev)
+    assert plot_repeatability.main(["--basedir", str(root), "--show_prev", str(prev)]) == 0
+    assert CF.read_repeat_fit(CF.repeat_fit_path(root, "F770W"), "F770W").t0 == C.STARTDAY
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("nomodels", [], "model_phot_grieke.fits: model table not found"),
+        ("none", ["--filters", "F1000W"], "F1000W: no photometry table"),
+        ("few", ["--filters", "F770W"], "F770W: 2 point(s) for the exp+line time fit, which has 3 free parameters"),
+        ("none", ["--show_prev", "nowhere.fits"], "nowhere.fits: photom file for --show_prev does not exist"),
+        ("empty", [], "no imager filter has observations of BD+60 1753"),
+    ],
+)
+def test_cli_bad_inputs(tmp_path, capsys, setup, args, message):
+    root = make_campaign(tmp_path, filters=("F770W",))
+    if setup == "nomodels":
+        (root / "Models" / "model_phot_grieke.fits").unlink()
+    if setup in ("few", "empty"):
+        p = root / "ADwarfs" / "F770W_eefrac0.7_phot.fits"
+        t = Table.read(p)
+        t = t[:2] if setup == "few" else t[:0]
+        t.write(p, overwrite=True)
+        (root / "SolarAnalogs" / "F770W_eefrac0.7_phot.fits").unlink()
+    assert plot_repeatability.main(["--basedir", str(root), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and err.startswith("error: ")
+    assert outputs(root) == []
+
+
+# --------------------------------------------------------------------------
+# Coronagraphic / FND interpolation
+# --------------------------------------------------------------------------
+def test_coron_interpolation_matches_injected_rule(tmp_path):
+    (tmp_path / "CalFacs").mkdir()
+    truth = SD.true_time_coeffs()
+    for f in C.IMAGER_FILTERS:
+        c = truth[f]
+        TD.coron_fit_table(
+            f,
+            {
+                "amp": c["amplitude"],
+                "tau": -c["tau"],
+                "const": c["const"],
+                "lossperyear": -c["lossperyear"],
+                "t0": c["t0"],
+            },
+        ).write(CF.repeat_fit_path(tmp_path, f), format="ascii.commented_header")
+    assert generate_coron_repeat_from_imager.main(["--basedir", str(tmp_path)]) == 0
+    mjd = np.linspace(C.STARTDAY, 61000.0, 50)
+    for f in C.CORON_INTERP_PAIRS:
+        p = CF.repeat_fit_path(tmp_path, f)
+        assert p.name == (
+            f"miri_calfactors_bkgsub_repeat_{f}_fit.dat" if f != "FND" else "miri_calfactors_repeat_FND_fit.dat"
+        )
+        t = Table.read(p, format="ascii.commented_header")
+        assert t.colnames == [
+            f"fit_exp_amp_{f}",
+            f"fit_exp_tau_{f}",
+            f"fit_exp_const_{f}",
+            f"fit_linear_lossperyear_{f}",
+            f"fit_startday_{f}",
+        ]
+        tc = CF.read_repeat_fit(p, f)
+        assert np.allclose(tc.correction(mjd), SD.relative_sensitivity(f, mjd), rtol=1e-12)
+
+
+def test_coron_interpolation_missing_imager_fit(tmp_path, capsys):
+    (tmp_path / "CalFacs").mkdir()
+    assert generate_coron_repeat_from_imager.main(["--basedir", str(tmp_path), "--filters", "F1065C"]) == 2
+    err = capsys.readouterr().err
+    assert "F1065C: imager time fit" in err and "miri_calfactors_repeat_F1000W_fit.dat" in err
+    assert list((tmp_path / "CalFacs").iterdir()) == []
+    assert generate_coron_repeat_from_imager.main(["--basedir", str(tmp_path), "--skip-missing"]) == 2
+    assert "no coronagraphic/FND filter could be interpolated" in capsys.readouterr().err

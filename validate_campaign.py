@@ -1,0 +1,361 @@
+#!/usr/bin/env python
+"""Closed-loop validation: compare every recovered quantity of a simulated campaign with its injected truth.
+
+Examples
+--------
+    python validate_campaign.py --basedir demo_run
+    python validate_campaign.py --basedir tiny_run --filters F770W F2100W --tol-time 0.01
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from absflux import constants as C
+from absflux.cli import fail, setup_logging
+
+log = logging.getLogger("validate_campaign")
+
+EPILOG = """\
+Compared quantities (truth from <basedir>/truth.ecsv, written by simulate_campaign.py):
+  C         calibration factor at t0 in FULL per filter: the FULL row of the photom file (--photom; default
+            the newest Photom/jwst_miri_photom_*.fits), or the step-9 _ave.dat files when there is no photom
+            file; passes when |C/C_true - 1| <= max(--tol-c, --nsigma x uncertainty/C_true).
+  time      the time correction (1 - lossperyear dt/365)(amplitude exp(-dt/tau) + const) of the photom file
+            (or the repeat-fit files) against the injected one, over the whole time span of the campaign
+            (t0 to the last exposure, every --time-step days); the largest relative difference must be <=
+            --tol-time.
+  subarray  the factors derived by plot_subtrans_allobs.py --derive (CalFacs/subarray_factors_derived.dat)
+            against the injected subarr_cor, for every imager subarray observed in the campaign (--tol-subarray).
+  apcorr    if an APCORR file exists (--apcorr; default the newest ApCor/jwst_miri_apcorr_*.fits): the FULL
+            aperture correction at each --apcorr-ee of every imager filter against the injected PSF's
+            (absflux.psf_model.true_aperture_corrections on the campaign's PSF files; --tol-apcorr).
+Writes the table (ECSV, --out; default <basedir>/validation.ecsv, with provenance) and the figure
+Figs/validate_campaign.png|pdf, and prints the table. Exit code: 0 all pass, 1 some value outside its
+tolerance (or missing, unless --allow-missing), 2 bad inputs (one-line error).
+"""
+
+COLUMNS = ("quantity", "filter", "subarray", "key", "recovered", "uncertainty", "truth", "rel_diff", "tolerance")
+
+
+def _newest(paths):
+    paths = sorted(paths, key=lambda q: q.stat().st_mtime)
+    return paths[-1] if paths else None
+
+
+def default_photom(basedir: Path) -> Path | None:
+    """Newest ``Photom/jwst_miri_photom_*.fits``."""
+    return _newest((basedir / "Photom").glob("jwst_miri_photom_*.fits"))
+
+
+def default_apcorr(basedir: Path) -> Path | None:
+    """Newest ``ApCor/jwst_miri_apcorr_*.fits`` that is not a ``_full`` table."""
+    return _newest(p for p in (basedir / "ApCor").glob("jwst_miri_apcorr_*.fits") if not p.stem.endswith("_full"))
+
+
+class Rows:
+    """Accumulates the comparison rows."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, quantity, filt, sub, key, rec, unc, truth, tol, source, note=""):
+        rec = float(rec) if rec is not None else float("nan")
+        truth = float(truth)
+        rel = rec / truth - 1.0 if np.isfinite(rec) else float("nan")
+        status = "missing" if not np.isfinite(rec) else ("pass" if abs(rel) <= tol else "FAIL")
+        self.rows.append(
+            {
+                "quantity": quantity,
+                "filter": filt,
+                "subarray": sub,
+                "key": float(key),
+                "recovered": rec,
+                "uncertainty": float(unc) if unc is not None else float("nan"),
+                "truth": truth,
+                "rel_diff": rel,
+                "tolerance": float(tol),
+                "status": status,
+                "source": source,
+                "note": note,
+            }
+        )
+
+    def table(self) -> Table:
+        names = (*COLUMNS, "status", "source", "note")
+        if not self.rows:
+            return Table(names=names, dtype=[str, str, str] + [float] * 6 + [str, str, str])
+        return Table(rows=[[r[n] for n in names] for r in self.rows], names=names)
+
+
+def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves: dict) -> list[Path]:
+    """C per filter and the time curves (photom file, or the step 7/9 files)."""
+    from absflux import calfactors as CF
+    from absflux import photom_reffile as PR
+    from absflux import sim_defaults as SD
+
+    meta = truth.meta
+    cal_true = meta["calfactors_full_t0"]
+    tc_true = meta["time_coeffs"]
+    t_end = float(np.max(truth["expmid"]))
+    grid = np.arange(C.STARTDAY, t_end + args.time_step, args.time_step)
+    grid[-1] = min(grid[-1], t_end)
+    inputs = []
+    tables = None
+    if photom is not None:
+        tables = PR.read_photom_tables(photom)
+        inputs.append(photom)
+    for f in filters:
+        ctrue = float(cal_true[f])
+        rec = unc = None
+        corr = None
+        if tables is not None:
+            src = Path(photom).name
+            try:
+                rec, unc = PR.full_row(tables, f)
+                ref = CF.read_photom_reference(photom, f)
+                corr = ref.photmjsr / ref.calfactor(grid)
+            except (PR.PhotomError, CF.CalFactorError) as exc:
+                log.warning("%s", exc)
+        else:
+            p = PR.ave_path(basedir, f)
+            src = p.name
+            if p.is_file():
+                ave = Table.read(p, format="ascii.commented_header")
+                rec, unc = float(ave[f"avecalfac_{f}"][0]), float(ave[f"avecalfac_unc_{f}"][0])
+                inputs.append(p)
+            fp = CF.repeat_fit_path(basedir, f)
+            if fp.is_file():
+                corr = CF.read_repeat_fit(fp, f).correction(grid)
+                inputs.append(fp)
+        sig = unc if (unc is not None and np.isfinite(unc)) else 0.0
+        tol_c = max(args.tol_c, args.nsigma * sig / ctrue)
+        rows.add("C", f, "FULL", C.STARTDAY, rec, unc, ctrue, tol_c, src)
+        strue = SD.relative_sensitivity(f, grid, coeffs=tc_true)
+        if corr is not None and np.all(np.isfinite(corr)):
+            dev = corr / strue - 1.0
+            i = int(np.argmax(np.abs(dev)))
+            curves[f] = (grid, dev)
+            rows.add("time", f, "FULL", grid[i], corr[i], None, strue[i], args.tol_time, src, "worst epoch")
+        else:
+            rows.add("time", f, "FULL", t_end, None, None, strue[-1], args.tol_time, src)
+    return inputs
+
+
+def compare_subarrays(basedir, truth, args, rows: Rows) -> list[Path]:
+    """Derived subarray factors against the injected ones, for the imager subarrays of the campaign."""
+    from absflux import subarrays as SA
+
+    observed = {str(s) for s, f in zip(truth["subarray"], truth["filter"], strict=True) if str(f) in C.IMAGER_FILTERS}
+    subs = [s for s in C.IMAGER_SUBARRAYS if s in observed]
+    path = Path(basedir) / "CalFacs" / SA.DERIVED_FILE
+    injected = truth.meta.get("subarr_cor", C.SUBARR_COR)
+    der = {}
+    if path.is_file():
+        t = SA.read_derived(path)
+        der = {r["subarray"]: (float(r["derived"]), float(r["derived_unc"])) for r in t}
+    else:
+        log.warning("%s: not found (run plot_subtrans_allobs.py --derive)", path)
+    for s in subs:
+        rec, unc = der.get(s, (float("nan"), float("nan")))
+        rows.add("subarray", "imager", s, 0.0, rec, unc, injected[s], args.tol_subarray, path.name)
+    return [path] if path.is_file() else []
+
+
+def compare_apcorr(basedir, truth, filters, apcorr, args, rows: Rows) -> list[Path]:
+    """APCORR FULL rows against the injected PSFs' aperture corrections."""
+    from astropy.io import fits
+
+    from absflux import psf_model
+
+    at = Table.read(apcorr, hdu="APCORR")
+    fcol = np.char.strip(np.asarray(at["filter"]).astype(str))
+    scol = np.char.strip(np.asarray(at["subarray"]).astype(str))
+    psf_dir = Path(basedir) / truth.meta.get("psf_dir", "sim_psfs")
+    files = truth.meta.get("psf_files", {})
+    inputs = [apcorr]
+    for f in filters:
+        if f not in C.IMAGER_FILTERS or f not in files:
+            continue
+        with fits.open(psf_dir / files[f]) as h:
+            tr = psf_model.true_aperture_corrections(f, psf=h)
+        inputs.append(psf_dir / files[f])
+        sel = fcol == f
+        sub = "FULL" if np.any(sel & (scol == "FULL")) else (scol[sel][0] if np.any(sel) else "FULL")
+        for ee in args.apcorr_ee:
+            t_i = np.flatnonzero(np.isclose(np.asarray(tr["eefraction"], float), ee))
+            if t_i.size == 0:
+                raise ValueError(f"EE {ee} is not one of the truth's EE fractions {list(tr['eefraction'])}")
+            idx = np.flatnonzero(sel & (scol == sub) & np.isclose(np.asarray(at["eefraction"], float), ee))
+            rec = float(at["apcorr"][idx[0]]) if idx.size else None
+            rows.add("apcorr", f, sub, ee, rec, None, float(tr["apcorr"][t_i[0]]), args.tol_apcorr, Path(apcorr).name)
+    return inputs
+
+
+def plot_validation(t: Table, curves: dict, path: Path, fmt: str, prov: dict, out) -> None:
+    """Four panels: C, time curves, subarray factors, aperture corrections (relative differences in %)."""
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"font.size": 12, "lines.linewidth": 2, "axes.linewidth": 1.5}):
+        fig, axs = plt.subplots(2, 2, figsize=(14, 10))
+        for ax, q, title in (
+            (axs[0, 0], "C", "C(t0), FULL"),
+            (axs[1, 0], "subarray", "subarray factors (derived)"),
+            (axs[1, 1], "apcorr", "aperture corrections"),
+        ):
+            sel = t[t["quantity"] == q]
+            ax.set_title(title)
+            ax.axhline(0.0, color="k", lw=1)
+            if len(sel) == 0:
+                ax.text(0.5, 0.5, "not compared", transform=ax.transAxes, ha="center")
+                continue
+            labels = [f"{r['filter']}" if q != "subarray" else r["subarray"] for r in sel]
+            if q == "apcorr":
+                labels = [f"{r['filter']}\n{r['key']:.2f}" for r in sel]
+            x = np.arange(len(sel))
+            y = 100 * np.asarray(sel["rel_diff"], float)
+            e = 100 * np.nan_to_num(np.asarray(sel["uncertainty"], float) / np.asarray(sel["truth"], float))
+            col = ["g" if s == "pass" else "r" for s in sel["status"]]
+            ax.errorbar(x, y, yerr=e, fmt="none", ecolor="grey")
+            ax.scatter(x, y, c=col, zorder=3)
+            ax.plot(x, 100 * np.asarray(sel["tolerance"]), "k_", ms=20)
+            ax.plot(x, -100 * np.asarray(sel["tolerance"]), "k_", ms=20)
+            ax.set_xticks(x, labels, rotation=45 if q != "apcorr" else 0, fontsize=9)
+            ax.set_ylabel("recovered / truth - 1 [%]")
+        ax = axs[0, 1]
+        ax.set_title("time correction / injected - 1")
+        for f, (grid, dev) in curves.items():
+            ax.plot(grid - C.STARTDAY, 100 * dev, label=f)
+        tol = t[t["quantity"] == "time"]
+        if len(tol):
+            tv = 100 * float(np.max(tol["tolerance"]))
+            ax.axhspan(-tv, tv, color="g", alpha=0.1)
+        ax.axhline(0.0, color="k", lw=1)
+        ax.set_xlabel(f"MJD - {C.STARTDAY:.0f} [days]")
+        ax.set_ylabel("[%]")
+        if curves:
+            ax.legend(fontsize=8, ncols=2)
+        fig.tight_layout()
+        meta = {"Software": f"absflux {prov['software'].get('absflux')}"} if fmt == "png" else None
+        fig.savefig(out.stage(path), format=fmt, metadata=meta)
+        plt.close(fig)
+
+
+def format_table(t: Table) -> list[str]:
+    """The comparison table as text lines."""
+    lines = [
+        f"{'quantity':9s} {'filter':7s} {'subarray':9s} {'at':>9s} {'recovered':>11s} {'unc':>9s} {'truth':>11s} "
+        f"{'diff%':>8s} {'tol%':>6s}  status"
+    ]
+    for r in t:
+        at = (
+            f"{r['key']:9.1f}" if r["quantity"] == "time" else (f"{r['key']:9.2f}" if r["quantity"] == "apcorr" else "")
+        )
+        lines.append(
+            f"{r['quantity']:9s} {r['filter']:7s} {r['subarray']:9s} {at:>9s} {r['recovered']:11.5g} "
+            f"{r['uncertainty']:9.3g} {r['truth']:11.5g} {100 * r['rel_diff']:8.3f} {100 * r['tolerance']:6.2f}  "
+            f"{r['status']}"
+        )
+    return lines
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--basedir", type=Path, default=Path("."), help="campaign root (default .)")
+    p.add_argument("--truth", type=Path, help="truth table (default <basedir>/truth.ecsv)")
+    p.add_argument("--filters", nargs="+", choices=C.ALL_FILTERS, metavar="F", help="filters (default: all observed)")
+    p.add_argument("--photom", type=Path, help="photom reference file (default: newest Photom/jwst_miri_photom_*.fits)")
+    p.add_argument("--apcorr", type=Path, help="APCORR reference file (default: newest ApCor/jwst_miri_apcorr_*.fits)")
+    p.add_argument("--no-apcorr", action="store_true", help="do not compare aperture corrections")
+    p.add_argument("--tol-c", type=float, default=0.005, help="relative tolerance of C (default 0.005)")
+    p.add_argument("--nsigma", type=float, default=2.0, help="C also passes within NSIGMA uncertainties (default 2)")
+    p.add_argument("--tol-time", type=float, default=0.005, help="relative tolerance of the time curve (default 0.005)")
+    p.add_argument("--time-step", type=float, default=1.0, help="days between compared epochs (default 1)")
+    p.add_argument(
+        "--tol-subarray", type=float, default=0.01, help="relative tolerance of the subarray factors (default 0.01)"
+    )
+    p.add_argument(
+        "--tol-apcorr", type=float, default=0.005, help="relative tolerance of the aperture corrections (default 0.005)"
+    )
+    p.add_argument(
+        "--apcorr-ee", nargs="+", type=float, default=[0.7], help="EE fractions of the apcorr comparison (default 0.7)"
+    )
+    p.add_argument("--allow-missing", action="store_true", help="missing recovered values do not fail the validation")
+    p.add_argument("--out", type=Path, help="output table (default <basedir>/validation.ecsv)")
+    fig = p.add_mutually_exclusive_group()
+    fig.add_argument("--png", action="store_true", help="figure as PNG (default)")
+    fig.add_argument("--pdf", action="store_true", help="figure as PDF")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from absflux import photom_reffile as PR
+    from absflux import subarrays as SA
+    from absflux.io_utils import OutputSet, provenance, write_table
+
+    basedir = args.basedir
+    truth_path = args.truth or basedir / "truth.ecsv"
+    if not truth_path.is_file():
+        return fail(f"{truth_path}: truth file not found (validate_campaign.py needs a simulated campaign)")
+    for name in ("tol_c", "nsigma", "tol_time", "tol_subarray", "tol_apcorr", "time_step"):
+        if not getattr(args, name) > 0:
+            return fail(f"--{name.replace('_', '-')} must be positive")
+    truth = Table.read(truth_path, format="ascii.ecsv")
+    for key in ("calfactors_full_t0", "time_coeffs"):
+        if key not in truth.meta:
+            return fail(f"{truth_path}: no {key} in the truth metadata")
+    observed = {str(f) for f in truth["filter"]}
+    filters = [f for f in C.ALL_FILTERS if f in (args.filters or observed)]
+    missing_obs = [f for f in filters if f not in observed]
+    if missing_obs:
+        return fail(f"filter(s) {', '.join(missing_obs)} not observed in the campaign")
+    photom = args.photom or default_photom(basedir)
+    if args.photom and not args.photom.is_file():
+        return fail(f"{args.photom}: photom file does not exist")
+    apcorr = None if args.no_apcorr else (args.apcorr or default_apcorr(basedir))
+    if args.apcorr and not args.apcorr.is_file():
+        return fail(f"{args.apcorr}: APCORR file does not exist")
+    rows, curves = Rows(), {}
+    try:
+        inputs = [truth_path]
+        inputs += compare_c_and_time(basedir, truth, filters, photom, args, rows, curves)
+        inputs += compare_subarrays(basedir, truth, args, rows)
+        if apcorr is not None:
+            inputs += compare_apcorr(basedir, truth, filters, apcorr, args, rows)
+        else:
+            log.info("no APCORR file: aperture corrections not compared")
+    except (PR.PhotomError, SA.SubarrayError, ValueError, KeyError, OSError) as exc:
+        return fail(str(exc).splitlines()[0] if str(exc) else repr(exc))
+    t = rows.table()
+    prov = provenance("validate_campaign.py", inputs=inputs, options=vars(args))
+    t.meta["tolerances"] = {k: getattr(args, k) for k in ("tol_c", "nsigma", "tol_time", "tol_subarray", "tol_apcorr")}
+    out_path = args.out or basedir / "validation.ecsv"
+    fmt = "pdf" if args.pdf else "png"
+    with OutputSet() as out:
+        write_table(t, out.stage(out_path), "ascii.ecsv", prov)
+        plot_validation(t, curves, basedir / "Figs" / f"validate_campaign.{fmt}", fmt, prov, out)
+    print("\n".join(format_table(t)))
+    nfail = int(np.sum(t["status"] == "FAIL"))
+    nmiss = int(np.sum(t["status"] == "missing"))
+    print(f"{len(t)} comparisons: {len(t) - nfail - nmiss} pass, {nfail} FAIL, {nmiss} missing")
+    if nfail or (nmiss and not args.allow_missing):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
