@@ -26,6 +26,18 @@ demo: $(STAMP)
 	-$(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
 	$(PY) create_apcor_reffile.py --root $(DEMO_DIR) --version demo
 	-$(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
+	$(PY) model_fluxes.py --root $(DEMO_DIR) --grieke
+	$(PY) model_fluxes.py --root $(DEMO_DIR)
+	$(PY) plot_repeatability.py --basedir $(DEMO_DIR) --docs --png
+	$(PY) generate_coron_repeat_from_imager.py --basedir $(DEMO_DIR)
+	$(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F770W --png
+	$(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F1280W --png
+	$(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --xaxisval subarr --noignore --png
+	$(PY) plot_subtrans_allobs.py --basedir $(DEMO_DIR) --derive --png
+	$(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --png
+	$(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --xaxisval srctype --png
+	$(PY) create_photom_reffile.py --basedir $(DEMO_DIR) --version demo
+	-$(PY) validate_campaign.py --basedir $(DEMO_DIR)
 
 simulate-tiny: $(STAMP)
 	$(PY) simulate_campaign.py --preset tiny --out tiny_run
