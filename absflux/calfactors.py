@@ -58,6 +58,7 @@ import numpy as np
 from astropy.table import Table
 
 from . import constants as C
+from .photometry import eefrac_tag, phot_ext  # noqa: F401  (one definition of the file-name rules)
 
 log = logging.getLogger(__name__)
 
@@ -181,19 +182,6 @@ class CalfacOptions:
         return self.applytime or self.time_truth is not None
 
 
-def eefrac_tag(eefraction: float) -> str:
-    """EE fraction as written in file names (Python float repr: 0.7 -> ``0.7``)."""
-    return repr(float(eefraction))
-
-
-def phot_ext(bkgsub: bool = False, indivmos: bool = False, indivcals: bool = False) -> str:
-    """Photometry-table extension: "", _bkgsub, _indivmos, _indivcals or _bkgsub_indivcals (spec 3.8.2)."""
-    ext = "_bkgsub" if bkgsub else ""
-    if indivmos:
-        ext = "_indivmos"
-    if indivcals:
-        ext += "_indivcals"
-    return ext
 
 
 def phot_table_path(basedir, startype: str, filt: str, opts: CalfacOptions) -> Path:
