@@ -182,8 +182,6 @@ class CalfacOptions:
         return self.applytime or self.time_truth is not None
 
 
-
-
 def phot_table_path(basedir, startype: str, filt: str, opts: CalfacOptions) -> Path:
     """``basedir/<type>/<F><ext>_eefrac<e>_phot.fits``."""
     ext = phot_ext(opts.bkgsub, opts.indivmos, opts.indivcals)
