@@ -6,7 +6,7 @@ DEMO_DIR ?= demo_run
 NIRISS_DIR ?= niriss_run
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint clean simulate-tiny niriss-demo
+.PHONY: venv demo figures test test-fast lint clean simulate-tiny niriss-demo
 
 venv: $(STAMP)
 
@@ -38,6 +38,10 @@ demo: $(STAMP)
 	$(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --xaxisval srctype --png
 	$(PY) create_photom_reffile.py --basedir $(DEMO_DIR) --version demo
 	-$(PY) validate_campaign.py --basedir $(DEMO_DIR)
+
+# Paper figures and tables from the current outputs of the demo (after `make demo`).
+figures: $(STAMP)
+	$(PY) make_paper_products.py --root $(DEMO_DIR)
 
 simulate-tiny: $(STAMP)
 	$(PY) simulate_campaign.py --preset tiny --out tiny_run
