@@ -963,13 +963,31 @@ class PhotomReference:
         return np.full(t.shape, self.photmjsr)
 
 
-def read_photom_reference(path, filt: str) -> PhotomReference:
-    """Read the FULL row of ``filt`` from a photom file (current or old format)."""
+def read_photom_models(path, error=None, missing: str = "photom file does not exist"):
+    """C(t) models and uncertainties per (filter, subarray) of a photom reference file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Photom file in the current (TIMECOEFF_EXPONENTIAL/LINEAR), old (TIMECOEFF,
+        one row per PHOTOM row) or constant format.
+    error : exception class
+        Raised (one-line message naming the file) for a missing or unreadable file;
+        default :class:`CalFactorError`.
+    missing : str
+        Message used when the file does not exist.
+
+    Returns
+    -------
+    (dict, dict)
+        ``{(filter, subarray): PhotomReference}`` and ``{(filter, subarray): uncertainty}``.
+    """
     from astropy.io import fits
 
+    error = error or CalFactorError
     path = Path(path)
     if not path.is_file():
-        raise CalFactorError(f"{path}: photom file for --photom-compare does not exist")
+        raise error(f"{path}: {missing}")
     try:
         with fits.open(path) as hdul:
             names = [h.name for h in hdul]
@@ -978,28 +996,42 @@ def read_photom_reference(path, filt: str) -> PhotomReference:
             expo = Table(hdul["TIMECOEFF_EXPONENTIAL"].data) if "TIMECOEFF_EXPONENTIAL" in names else None
             old = Table(hdul["TIMECOEFF"].data) if "TIMECOEFF" in names else None
     except (OSError, KeyError) as exc:
-        raise CalFactorError(f"{path}: not a MIRI photom file ({exc})") from None
+        raise error(f"{path}: not a MIRI photom file ({exc})") from None
 
-    def _row(t):
-        f = np.char.strip(np.asarray(t["filter"]).astype(str))
-        s = np.char.strip(np.asarray(t["subarray"]).astype(str))
-        idx = np.flatnonzero((f == filt) & (s == "FULL"))
-        if idx.size == 0:
-            raise CalFactorError(f"{path}: no {filt} FULL row")
-        return int(idx[0])
+    def strip(col):
+        return np.char.strip(np.asarray(col).astype(str))
 
-    i = _row(ph)
-    photmjsr = float(ph["photmjsr"][i])
-    if expo is not None:
-        e = expo[_row(expo)]
-        loss = float(lin["lossperyear"][_row(lin)]) if lin is not None else 0.0
-        return PhotomReference(
-            path, "current", photmjsr, float(e["amplitude"]), float(e["tau"]), float(e["t0"]), float(e["const"]), loss
-        )
-    if old is not None:
-        r = old[i]
-        return PhotomReference(path, "old", photmjsr, float(r["amplitude"]), float(r["tau"]), float(r["t0"]))
-    return PhotomReference(path, "constant", photmjsr)
+    def index(t):
+        return {key: i for i, key in enumerate(zip(strip(t["filter"]), strip(t["subarray"]), strict=True))}
+
+    refs, uncs = {}, {}
+    iexp = index(expo) if expo is not None else {}
+    ilin = index(lin) if lin is not None else {}
+    for i, key in enumerate(zip(strip(ph["filter"]), strip(ph["subarray"]), strict=True)):
+        if key in refs:  # the first row of a (filter, subarray) wins
+            continue
+        c = float(ph["photmjsr"][i])
+        uncs[key] = float(ph["uncertainty"][i]) if "uncertainty" in ph.colnames else np.nan
+        if key in iexp:
+            e = expo[iexp[key]]
+            loss = float(lin["lossperyear"][ilin[key]]) if key in ilin else 0.0
+            refs[key] = PhotomReference(
+                path, "current", c, float(e["amplitude"]), float(e["tau"]), float(e["t0"]), float(e["const"]), loss
+            )
+        elif old is not None and i < len(old):
+            r = old[i]
+            refs[key] = PhotomReference(path, "old", c, float(r["amplitude"]), float(r["tau"]), float(r["t0"]))
+        else:
+            refs[key] = PhotomReference(path, "constant", c)
+    return refs, uncs
+
+
+def read_photom_reference(path, filt: str) -> PhotomReference:
+    """The FULL-row C(t) model of ``filt`` in a photom file (current, old or constant format)."""
+    refs, _ = read_photom_models(path, missing="photom file for --photom-compare does not exist")
+    if (filt, "FULL") not in refs:
+        raise CalFactorError(f"{Path(path)}: no {filt} FULL row")
+    return refs[(filt, "FULL")]
 
 
 # --------------------------------------------------------------------------

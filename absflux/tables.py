@@ -20,7 +20,7 @@ import numpy as np
 from astropy.table import Table
 
 from . import constants as C
-from .calfactors import PhotomReference
+from .calfactors import PhotomReference, read_photom_models
 
 log = logging.getLogger(__name__)
 
@@ -123,60 +123,9 @@ def obstable_latex(obs: dict) -> list[str]:
 # --------------------------------------------------------------------------
 # Photom files
 # --------------------------------------------------------------------------
-def _strip(col) -> np.ndarray:
-    return np.char.strip(np.asarray(col).astype(str))
-
-
 def read_photom_calfactors(path) -> tuple[dict[tuple[str, str], PhotomReference], dict[tuple[str, str], float]]:
-    """C(t) models and uncertainties per (filter, subarray) of a photom reference file.
-
-    Parameters
-    ----------
-    path : str or Path
-        Photom file in the current (TIMECOEFF_EXPONENTIAL/LINEAR), old (TIMECOEFF, one row per
-        PHOTOM row) or constant format.
-
-    Returns
-    -------
-    (dict, dict)
-        ``{(filter, subarray): PhotomReference}`` and ``{(filter, subarray): uncertainty}``.
-    """
-    from astropy.io import fits
-
-    path = Path(path)
-    if not path.is_file():
-        raise TableError(f"{path}: photom file does not exist")
-    try:
-        with fits.open(path) as hdul:
-            names = [h.name for h in hdul]
-            ph = Table(hdul["PHOTOM"].data)
-            lin = Table(hdul["TIMECOEFF_LINEAR"].data) if "TIMECOEFF_LINEAR" in names else None
-            expo = Table(hdul["TIMECOEFF_EXPONENTIAL"].data) if "TIMECOEFF_EXPONENTIAL" in names else None
-            old = Table(hdul["TIMECOEFF"].data) if "TIMECOEFF" in names else None
-    except (OSError, KeyError) as exc:
-        raise TableError(f"{path}: not a MIRI photom file ({exc})") from None
-
-    def index(t):
-        return {(f, s): i for i, (f, s) in enumerate(zip(_strip(t["filter"]), _strip(t["subarray"]), strict=True))}
-
-    refs, uncs = {}, {}
-    iexp = index(expo) if expo is not None else {}
-    ilin = index(lin) if lin is not None else {}
-    for i, key in enumerate(zip(_strip(ph["filter"]), _strip(ph["subarray"]), strict=True)):
-        c = float(ph["photmjsr"][i])
-        uncs[key] = float(ph["uncertainty"][i]) if "uncertainty" in ph.colnames else np.nan
-        if expo is not None and key in iexp:
-            e = expo[iexp[key]]
-            loss = float(lin["lossperyear"][ilin[key]]) if key in ilin else 0.0
-            refs[key] = PhotomReference(
-                path, "current", c, float(e["amplitude"]), float(e["tau"]), float(e["t0"]), float(e["const"]), loss
-            )
-        elif old is not None and i < len(old):
-            r = old[i]
-            refs[key] = PhotomReference(path, "old", c, float(r["amplitude"]), float(r["tau"]), float(r["t0"]))
-        else:
-            refs[key] = PhotomReference(path, "constant", c)
-    return refs, uncs
+    """C(t) models and uncertainties per (filter, subarray) of a photom file (see calfactors.read_photom_models)."""
+    return read_photom_models(path, error=TableError)
 
 
 # --------------------------------------------------------------------------
