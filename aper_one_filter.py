@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="if the star is expected off the image, take the brightest peak of the image (original behaviour)",
     )
+    p.add_argument(
+        "--annulus-stat",
+        default="mean",
+        choices=("mean", "clipped"),
+        help="sky level of the annulus: mean = exact-area mean (default, what the aperture correction assumes); "
+        "clipped = the original's sigma-clipped mean (biased high-flux by a bright star's own rings)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -74,6 +81,7 @@ def main(argv=None) -> int:
                 skip_bad=args.skip_bad,
                 search_whole_image=args.search_whole_image,
                 options=vars(args),
+                annulus_stat=args.annulus_stat,
             )
         except PhotometryError as exc:
             return fail(str(exc))

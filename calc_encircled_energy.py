@@ -35,6 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fwhmfac", type=float, default=C.FWHMFAC_DEFAULT, help="merge radius in FWHM (default 20.0)")
     p.add_argument("--root", type=Path, default=Path("."), help="campaign root (default .)")
     p.add_argument(
+        "--ee-norm",
+        default="wing",
+        choices=("wing", "original"),
+        help="normalisation at the merge radius: wing = the model PSF light in the background annulus is "
+        "accounted for (default), original = the original scripts' normalisation (EE 0.3-0.6%% too high)",
+    )
+    p.add_argument(
         "--ee-from",
         default="auto",
         choices=("auto", "mosaic", "bkgsub"),
@@ -80,6 +87,7 @@ def main(argv=None) -> int:
             fig_format=fmt,
             options=vars(args),
             ee_from=args.ee_from,
+            ee_norm=args.ee_norm,
         )
     except EEError as exc:
         return fail(str(exc))

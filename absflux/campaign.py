@@ -14,7 +14,8 @@ Rules (all optional except ``name``)::
     mjd_range: [59725.0, 60800.0]
     psf: {fov_pixels: 256, oversample: 4, nlambda: 10}
     cosmic_ray_rate: 0.05            # hits per 1000 pixels per second
-    repeat:     {star, filters, epochs, subarray, dithers, other_subarrays: {SUBARRAY: [epoch indices]}}
+    repeat:     {star, filters, epochs, subarray, dithers, other_subarrays: {SUBARRAY: [epoch indices]},
+                 min_snr: 50, max_nints: 2}   # deeper repeat-star exposures (more integrations)
     bridging:   [{star, filters, epochs, dithers}, ...]
     subtrans:   [{filter, star, mjd, subarrays, dithers}, ...]
     coronagraphy: {stars, filters, dithers, visits}
@@ -275,14 +276,17 @@ def predicted_total_rate(star: C.Star, filt: str, calfactors=None) -> float:
     return 1e-6 * fnu / (cal * C.PHOTOM_PIXELAREA_SR)
 
 
-def choose_readout(star: C.Star, filt: str, subarray: str | None, rules) -> tuple[str, int, int] | None:
+def choose_readout(
+    star: C.Star, filt: str, subarray: str | None, rules, min_snr: float = 50.0, max_nints: int = 2
+) -> tuple[str, int, int] | None:
     """Pick (subarray, ngroups, nints) so the peak stays unsaturated; None if impossible.
 
     With ``subarray`` given it is kept (dedicated observations); otherwise the
     first of SUB256, SUB128, SUB64 (imager) that keeps the peak pixel below
     80% of the well at the third group is used.  NGROUPS fills ~50% of the
-    well (5 to min(MAX_NGROUPS, rules max_groups [20], FULL: max_groups_full [8])) and faint stars get a
-    second integration: the disk size of the campaign stays modest.
+    well (5 to min(MAX_NGROUPS, rules max_groups [20], FULL: max_groups_full [8])) and faint stars get
+    more integrations (subarrays only) until the predicted signal-to-noise reaches ``min_snr`` or
+    ``max_nints`` is reached: the disk size of the campaign stays modest.
     """
     cal = truth_calfactors(rules)
     sky = truth_sky(rules)[filt]
@@ -307,7 +311,12 @@ def choose_readout(star: C.Star, filt: str, subarray: str | None, rules) -> tupl
         gmax = min(C.MAX_NGROUPS[sub], cap)
         ngroups = int(np.clip(math.floor(0.5 * full / (peak * tg)), 5, gmax))
         nints = 1
-        while sub != "FULL" and nints < 2 and ngroups == gmax and _snr(rate, sky, filt, sub, ngroups, nints) < 50.0:
+        while (
+            sub != "FULL"
+            and nints < max_nints
+            and ngroups == gmax
+            and _snr(rate, sky, filt, sub, ngroups, nints) < min_snr
+        ):
             nints += 1
         return sub, ngroups, nints
     return None
@@ -346,15 +355,15 @@ class _Builder:
         self.obs_counter[prog] = n
         return prog, n
 
-    def visit(self, star, filters, mjd, dithers, subarray=None, activity0=1, fixed_subarray=False):
+    def visit(self, star, filters, mjd, dithers, subarray=None, activity0=1, fixed_subarray=False, depth=None):
         prog, obs = self._new_visit(star, mjd)
         t = mjd
         pa = float(self.rng.uniform(0, 360))
         act = activity0
         for filt in filters:
-            ro = choose_readout(star, filt, subarray, self.rules)
+            ro = choose_readout(star, filt, subarray, self.rules, **(depth or {}))
             if ro is None and subarray is not None and not fixed_subarray:
-                ro = choose_readout(star, filt, None, self.rules)
+                ro = choose_readout(star, filt, None, self.rules, **(depth or {}))
             if ro is None:
                 where = subarray if fixed_subarray else "every allowed subarray"
                 self.skipped.append(f"{star.name} {filt}: would saturate in {where}")
@@ -405,6 +414,10 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
         star = _star(r["star"], "repeat")
         filters = _filters(r.get("filters", "imager"), "repeat")
         n = r.get("epochs", 8)
+        # the repeat star sets the time dependence: it may get deeper exposures than the survey
+        depth = {"min_snr": float(r.get("min_snr", 50.0)), "max_nints": int(r.get("max_nints", 2))}
+        if depth["max_nints"] < 1 or not depth["min_snr"] > 0:
+            raise CampaignError("repeat: max_nints must be >= 1 and min_snr > 0")
         epochs = np.linspace(t0, t1, n) + rng.uniform(-3, 3, n)
         epochs[0] = t0
         other = {}
@@ -413,7 +426,7 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
                 other[int(i)] = sub
         for i, mjd in enumerate(epochs):
             sub = other.get(i, r.get("subarray", "SUB256"))
-            b.visit(star, filters, float(mjd), r.get("dithers", 2), subarray=sub, fixed_subarray=True)
+            b.visit(star, filters, float(mjd), r.get("dithers", 2), subarray=sub, fixed_subarray=True, depth=depth)
 
     for br in rules.get("bridging", []) or []:
         star = _star(br["star"], "bridging")

@@ -25,6 +25,15 @@ Algorithm (f = FWHM pixels, n = fwhmfac; spec 3.10)
 5. EE_obs = apsum / nanmax(apsum), normalised to the model at r_n = n f (linear
    interpolation); final EE = EE_obs (EE_obs_bkg for coronagraphy) up to r_n, the
    model beyond; F2550W: the model everywhere.
+   Annulus-wing correction (default, ``ee_norm='wing'``): the annulus at
+   [2 r_n, 2.4 r_n] still holds PSF light, mean surface brightness s (per unit
+   total flux, from the model EE at the annulus radii), so apsum(r) measures
+   F (EE(r) - s pi r^2).  The original normalises that wing-subtracted curve to
+   the un-subtracted model EE(r_n), which makes the EE 0.3-0.6% too high inside
+   r_n, r(0.7) too small and, where the curve is flat between EE 0.80 and 0.85,
+   the sky annulus of the APCORR file too wide.  Here the total is estimated as
+   F = apsum(r_n) / (EE_model(r_n) - s pi r_n^2) and EE_obs(r) = apsum(r) / F +
+   s pi r^2.  ``ee_norm='original'`` reproduces the original normalisation.
 6. r(EE) for EE 0.2 ... 0.85 by interpolation (the curve must increase up to
    the 0.85 crossing, else an error names the filter/set), sky term
    b = 0.05 / (pi (r_0.85^2 - r_0.80^2)), apcor = 1 / (EE - b pi r^2), 1 for 0.85.
@@ -49,6 +58,8 @@ from . import constants as C
 log = logging.getLogger(__name__)
 
 N_RADII = 100
+#: EE normalisations: 'wing' (annulus-wing corrected, default) or 'original' (spec 3.10 as written).
+EE_NORMS = ("wing", "original")
 #: Filters whose final EE is the model at every radius (spec 3.10 step 8).
 MODEL_ONLY_FILTERS = ("F2550W",)
 
@@ -215,6 +226,25 @@ def model_ee(hdul, filt: str, radii) -> np.ndarray:
 # --------------------------------------------------------------------------
 # Observed EE
 # --------------------------------------------------------------------------
+def annulus_wing(hdul, filt: str, annulus) -> float:
+    """Mean surface brightness of the model PSF in ``annulus`` (per pixel, per unit total flux).
+
+    (EE(r_out) - EE(r_in)) / (pi (r_out^2 - r_in^2)) from the model EE; 0 with a
+    warning when the annulus reaches beyond the model's field of view (no
+    model light is known there).
+    """
+    h0 = hdul[0].header
+    ny, nx = np.shape(hdul[2].data)
+    cx, cy = model_psf_center(hdul, filt)
+    scale = float(h0["PIXELSCL"]) * float(h0["DET_SAMP"]) / float(hdul[2].header.get("PIXELSCL", h0["PIXELSCL"]))
+    r_in, r_out = (float(a) for a in annulus)
+    if r_out * scale > min(cx, cy, nx - 1 - cx, ny - 1 - cy):
+        log.warning("%s: background annulus beyond the model PSF field: no wing correction", filt)
+        return 0.0
+    ee = model_ee(hdul, filt, np.array([r_in, r_out]))
+    return float((ee[1] - ee[0]) / (np.pi * (r_out**2 - r_in**2)))
+
+
 def radii_grid(filt: str, fwhmfac: float, n: int = N_RADII) -> np.ndarray:
     """``n`` log-spaced radii from 0.1 FWHM to 2 fwhmfac FWHM (pixels)."""
     f = C.FWHM[filt]
@@ -424,12 +454,15 @@ def compute_ee(
     psf_file=None,
     centerap_png=None,
     ee_from: str = "auto",
+    ee_norm: str = "wing",
 ) -> dict:
     """EE curves and aperture corrections of one set (no file written except ``centerap_png``).
 
     ``ee_from`` selects the observed curve below the merge radius: 'auto' (spec
     3.10: the bkgsub mosaic for coronagraphic filters, the mosaic otherwise),
-    'mosaic' or 'bkgsub'.
+    'mosaic' or 'bkgsub'.  ``ee_norm`` selects the normalisation at the merge
+    radius: 'wing' (the model's light in the background annulus accounted for,
+    default) or 'original' (see the module docstring, item 5).
 
     Returns
     -------
@@ -448,6 +481,8 @@ def compute_ee(
         raise EEError(f"fwhmfac must be > 0, got {fwhmfac}")
     if ee_from not in ("auto", "mosaic", "bkgsub"):
         raise EEError(f"ee_from must be auto, mosaic or bkgsub, got {ee_from!r}")
+    if ee_norm not in EE_NORMS:
+        raise EEError(f"ee_norm must be one of {', '.join(EE_NORMS)}, got {ee_norm!r}")
     label = f"{filt} {startype}/{dataset}"
     psf_file = Path(psf_file) if psf_file is not None else psf_path(root, filt)
     mos, bkg = set_mosaics(root, startype, filt, dataset)
@@ -479,8 +514,13 @@ def compute_ee(
     ee_obs_raw = obs.apsum / norm
     ee_obs_bkg_raw = obs_bkg.apsum / norm
     m_n = _interp_at(r_n, radii, ee_model, f"{label}: model EE")
-    ee_obs = ee_obs_raw * m_n / _interp_at(r_n, radii, ee_obs_raw, f"{label}: observed EE")
-    ee_obs_bkg = ee_obs_bkg_raw * m_n / _interp_at(r_n, radii, ee_obs_bkg_raw, f"{label}: observed bkgsub EE")
+    wing = annulus_wing(psf, filt, annulus) if ee_norm == "wing" else 0.0
+    area = np.pi * radii**2
+    target = m_n - wing * np.pi * r_n**2
+    ee_obs = ee_obs_raw * target / _interp_at(r_n, radii, ee_obs_raw, f"{label}: observed EE") + wing * area
+    ee_obs_bkg = (
+        ee_obs_bkg_raw * target / _interp_at(r_n, radii, ee_obs_bkg_raw, f"{label}: observed bkgsub EE") + wing * area
+    )
     if filt in MODEL_ONLY_FILTERS:
         ee = ee_model.copy()
     else:
@@ -500,6 +540,8 @@ def compute_ee(
         "r_n": r_n,
         "annulus": annulus,
         "annulus_fraction": obs.annulus_fraction,
+        "ee_norm": ee_norm,
+        "annulus_wing": wing,
         "mosaics": (mos, bkg),
         "psf_file": psf_file,
         "psfmodel": str(psf[0].header.get("PSFMODEL", "unknown")),
@@ -548,6 +590,7 @@ def calc_encircled_energy(
     fig_format: str | None = "png",
     options: dict | None = None,
     ee_from: str = "auto",
+    ee_norm: str = "wing",
 ) -> EEResult:
     """Run spec 3.10 on one set and write its EE table, apcor table and figures (all or nothing).
 
@@ -567,6 +610,8 @@ def calc_encircled_energy(
         Options recorded in the provenance.
     ee_from : {'auto', 'mosaic', 'bkgsub'}
         Observed curve used below the merge radius (see :func:`compute_ee`).
+    ee_norm : {'wing', 'original'}
+        Normalisation at the merge radius (see :func:`compute_ee`).
 
     Returns
     -------
@@ -588,7 +633,7 @@ def calc_encircled_energy(
         raise EEError(f"unknown figure format {fig_format!r}")
     with OutputSet() as out:
         centerap = out.stage(centerap_final(mos)) if fig_format else None
-        res = compute_ee(root, startype, filt, dataset, fwhmfac, psf_file, centerap, ee_from)
+        res = compute_ee(root, startype, filt, dataset, fwhmfac, psf_file, centerap, ee_from, ee_norm)
         prov = provenance(
             "calc_encircled_energy",
             inputs=[*sorted({str(m) for m in res["mosaics"]}), res["psf_file"]],
@@ -606,6 +651,8 @@ def calc_encircled_energy(
             f"date_beg: {res['date_beg']}",
             f"psfmodel: {res['psfmodel']}",
             f"ee_from: {res['ee_from']}",
+            f"ee_norm: {res['ee_norm']}",
+            f"annulus_wing: {res['annulus_wing']:.6e}",
             f"crds_context: {res['crds_context'] or 'offline'}",
         ]
         ee_tab = Table(

@@ -338,8 +338,11 @@ def make_sky(cal_files: list[Path], filt: str, scalebkg: bool = True) -> tuple[n
     Writes ``*_cal_mask.fits`` and ``*_skysub_cal.fits`` next to the inputs and
     returns (sky image, skysub files).  Fixes relative to the original: the DQ
     of replaced pixels is OR-ed with DO_NOT_USE (the original AND-ed it), a
-    single exposure or a missing star is a clear error, and the target position
-    includes proper motion from the proposer coordinates (not twice).
+    single exposure is a clear error, the target position includes proper
+    motion from the proposer coordinates (not twice), and the star is masked
+    at its expected position as well as at the peak found near it (the
+    original masked only the peak, which for a faint star can be noise, so
+    that the star entered the sky and was subtracted from itself).
     """
     from astropy.stats import sigma_clipped_stats
     from stdatamodels.jwst import datamodels as dm
@@ -353,9 +356,11 @@ def make_sky(cal_files: list[Path], filt: str, scalebkg: bool = True) -> tuple[n
     with dm.ImageModel(files[1]) as ref:
         ra, dec = expected_position(ref.meta)
         pos = find_star(ref.data, ref.meta.wcs, ra, dec, fwhm)
+        centres = [(ra, dec)]
         if pos is None:
-            raise PipelineInputError(f"{files[1]}: no star found near the target position for the sky mask")
-        sra, sdec = ref.meta.wcs(*pos)
+            log.warning("%s: no star found near the target position: sky mask at the expected position", files[1])
+        else:
+            centres.append(tuple(float(v) for v in ref.meta.wcs(*pos)))
     radius_arcsec = 3.0 * fwhm * C.MOSAIC_PIXEL_SCALE
 
     stack, meds = [], []
@@ -363,10 +368,13 @@ def make_sky(cal_files: list[Path], filt: str, scalebkg: bool = True) -> tuple[n
         with dm.ImageModel(f) as m:
             d = np.array(m.data, dtype=np.float64)
             d[(m.dq & DO_NOT_USE) > 0] = np.nan
-            xc, yc = m.meta.wcs.invert(sra, sdec)
             yy, xx = np.indices(d.shape)
-            # pixel scale of the cal images is ~0.11"; exclusion in pixels
-            d[np.hypot(xx - xc, yy - yc) <= radius_arcsec / C.MOSAIC_PIXEL_SCALE] = np.nan
+            # The star is masked at its expected position and at the peak found there: for a faint star
+            # the brightest peak may be noise, and an unmasked star would be subtracted from itself.
+            # (pixel scale of the cal images is ~0.11"; exclusion in pixels)
+            for cra, cdec in centres:
+                xc, yc = m.meta.wcs.invert(cra, cdec)
+                d[np.hypot(xx - xc, yy - yc) <= radius_arcsec / C.MOSAIC_PIXEL_SCALE] = np.nan
             masked = m.copy()
             masked.data = d.astype(np.float32)
             _save_model(masked, f.with_name(f.name.replace("_cal.fits", "_cal_mask.fits")))

@@ -204,7 +204,8 @@ def derive_factors(estimates: list[Estimate]) -> Table:
 
     Per subarray: the weighted mean (1/unc^2) of the estimates with a known uncertainty, its standard
     error scaled up by sqrt(reduced chi^2) when the estimates scatter more than their errors; without any
-    known uncertainty, the plain mean and std/sqrt(n) (NaN for one estimate).  SUB256 is 1 by definition.
+    known uncertainty, the mean and std/sqrt(n) of the estimates left after a 3-sigma clip about their
+    median (NaN for one estimate).  SUB256 is 1 by definition.
     The factors relative to FULL are rel / rel(FULL) with the uncertainties added in quadrature.
 
     Returns
@@ -230,7 +231,13 @@ def derive_factors(estimates: list[Estimate]) -> Table:
                 chi2 = float(np.sum(w * (v - m) ** 2) / (len(known) - 1))
                 u *= max(1.0, np.sqrt(chi2))
         elif es:
+            # without uncertainties one wild estimate (a filter with a poor time correction) would pull a
+            # plain mean: clip at 3 sigma about the median first
+            from astropy.stats import sigma_clip
+
             v = np.array([e.value for e in es])
+            if v.size > 2:
+                v = np.asarray(v[~sigma_clip(v, sigma=3.0, maxiters=5).mask])
             m = float(np.mean(v))
             u = float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
         else:

@@ -70,8 +70,11 @@ def campaign(tmp_path_factory):
     synthetic_phot_tables(DEMO / "truth.ecsv", phot, bkgsub=False)
     for t in C.STAR_TYPES:
         (root / t).mkdir()
+        # only the filter directories are linked: a file copied below onto a link would be
+        # written through it into the demo campaign
         for f in (DEMO / t).iterdir():
-            (root / t / f.name).symlink_to(f)
+            if f.is_dir():
+                (root / t / f.name).symlink_to(f)
         for p in (phot / t).glob("*.fits"):
             shutil.copy(p, root / t / p.name)
             shutil.copy(p, root / t / p.name.replace("_eefrac", "_indivmos_eefrac"))
