@@ -117,3 +117,29 @@ def test_several_visits_make_several_sets(demo):
     _, exps = demo
     tokens = {e.basename.split("_")[0] for e in exps if e.star == C.REPEAT_STAR and e.filter == "F770W"}
     assert len(tokens) >= 8
+
+
+def test_repeat_star_depth_rule(demo):
+    """The demo's repeat star gets more integrations where its predicted S/N is low (min_snr/max_nints)."""
+    rules, exps = demo
+    rep = rules["repeat"]
+    star = C.STARS[C.REPEAT_STAR]
+    sky = CP.truth_sky(rules)
+    for e in exps:
+        if e.star != C.REPEAT_STAR or e.filter not in C.IMAGER_FILTERS or e.subarray == "FULL":
+            continue
+        assert 1 <= e.nints <= rep["max_nints"]
+        snr = CP._snr(CP.predicted_total_rate(star, e.filter), sky[e.filter], e.filter, e.subarray, e.ngroups, e.nints)
+        if e.nints > 1:  # an extra integration only while below the target
+            prev = CP._snr(
+                CP.predicted_total_rate(star, e.filter), sky[e.filter], e.filter, e.subarray, e.ngroups, e.nints - 1
+            )
+            assert prev < rep["min_snr"]
+        if e.nints < rep["max_nints"] and e.ngroups == min(C.MAX_NGROUPS[e.subarray], rules["max_groups"]):
+            assert snr >= rep["min_snr"]
+    deep = {e.filter for e in exps if e.star == C.REPEAT_STAR and e.nints > 2}
+    assert {"F2100W", "F2550W"} <= deep
+    # the survey keeps the default (at most 2 integrations)
+    assert all(e.nints <= 2 for e in exps if e.star != C.REPEAT_STAR)
+    with pytest.raises(CP.CampaignError, match="max_nints must be >= 1"):
+        CP.expand_campaign(dict(rules, repeat=dict(rep, max_nints=0)))

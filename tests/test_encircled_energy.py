@@ -338,3 +338,73 @@ def test_add_cruciform(tmp_path):
     assert cruc[int(c), 5] > 100 * abs(cruc[5, 5])
     e = _one_line_error(_run("add_cruciform_to_webbpsfs.py", "--root", tmp_path / "x", "--filter", "F770W"))
     assert "PSF file not found" in e
+
+
+# --------------------------------------------------------------------------
+# Annulus-wing normalisation (ee_norm='wing') on a star with a broad halo
+# --------------------------------------------------------------------------
+HALO_FRAC, HALO_SIG = 0.12, 22.0  # a broad component that still shines in the [2 r_n, 2.4 r_n] annulus
+
+
+def _halo_profile(shape, x, y, flux, samp=1):
+    core = gaussian_star(shape, x, y, flux * (1 - HALO_FRAC), SIG * samp)
+    return core + gaussian_star(shape, x, y, flux * HALO_FRAC, HALO_SIG * samp)
+
+
+def _halo_ee(r):
+    """True EE of the pixel-integrated two-Gaussian star (sigma_eff^2 = sigma^2 + 1/6 for the core)."""
+    core = 1 - np.exp(-(r**2) / (2 * (SIG**2 + 1 / 6)))
+    halo = 1 - np.exp(-(r**2) / (2 * (HALO_SIG**2 + 1 / 6)))
+    return (1 - HALO_FRAC) * core + HALO_FRAC * halo
+
+
+def _halo_campaign(root: Path, shape=(260, 270), xy=(134.3, 127.6)):
+    rng = np.random.default_rng(8)
+    star = _halo_profile(shape, xy[0], xy[1], 2.0e5)
+    d = root / "ADwarfs" / "F770W" / "BD+60 1753_set1"
+    for name, sky in (("stage3_asn", 3.0), ("stage3_bkgsub_asn", 0.0)):
+        synthetic_mosaic(
+            d / f"miri_BD+60 1753_set1_{name}_i2d.fits",
+            star + sky + rng.normal(0, 0.02, shape),
+            star_xy=xy,
+            targname="BD+60 1753",
+            header={"DATE-BEG": "2023-06-01T00:00:00.000"},
+        )
+    hdus = []
+    for name, samp in (("OVERSAMP", 4), ("DET_SAMP", 1), ("OVERDIST", 4), ("DET_DIST", 1)):
+        n = 300 * samp
+        c = (n - 1) / 2.0
+        h = fits.Header({"EXTNAME": name, "FILTER": "F770W", "OVERSAMP": samp, "DET_SAMP": 4})
+        h["PIXELSCL"], h["PSFMODEL"], h["PSFCENX"], h["PSFCENY"] = 0.11 / samp, "test-halo", c, c
+        hdus.append((fits.PrimaryHDU if not hdus else fits.ImageHDU)(_halo_profile((n, n), c, c, 1.0, samp), header=h))
+    (root / "PSFs").mkdir(parents=True, exist_ok=True)
+    fits.HDUList(hdus).writeto(root / "PSFs" / "miri_F770W_psf.fits")
+
+
+def test_wing_normalisation_recovers_the_true_ee_and_original_is_biased(tmp_path):
+    """The annulus holds halo light: the wing-corrected EE equals the true EE, the original's is too high."""
+    _halo_campaign(tmp_path)
+    fac = 6.0
+    wing = compute_ee(tmp_path, "ADwarfs", "F770W", "BD+60 1753_set1", fac, ee_norm="wing")
+    orig = compute_ee(tmp_path, "ADwarfs", "F770W", "BD+60 1753_set1", fac, ee_norm="original")
+    r = wing["radii"]
+    # beyond the core (where the centring and the Gaussian pixel-integration approximation matter)
+    sel = (r > 5.0) & (r < wing["r_n"])
+    truth = _halo_ee(r[sel])
+    # the model annulus level: (EE(2.4 r_n) - EE(2 r_n)) / annulus area, per unit flux
+    ri, ro = wing["annulus"]
+    s = (_halo_ee(ro) - _halo_ee(ri)) / (np.pi * (ro**2 - ri**2))
+    assert wing["annulus_wing"] == pytest.approx(s, rel=0.02)
+    assert np.max(np.abs(wing["ee"][sel] - truth)) < 2e-4
+    # the original normalises the wing-subtracted curve to the un-subtracted model: too high by
+    # ~ s pi (r_n^2 - r^2) / EE(r_n) in relative terms
+    bias = orig["ee"][sel] / truth - 1
+    expect = s * np.pi * (wing["r_n"] ** 2 - r[sel] ** 2) / _halo_ee(wing["r_n"])
+    assert np.median(bias) > 5e-3
+    assert np.allclose(bias, expect, atol=5e-4)
+
+
+def test_ee_norm_is_validated(tmp_path):
+    _campaign(tmp_path)
+    with pytest.raises(EEError, match="ee_norm must be one of wing, original"):
+        compute_ee(tmp_path, "ADwarfs", "F770W", "BD+60 1753_set1", 6.0, ee_norm="nope")

@@ -90,6 +90,32 @@ def test_gaussian_subpixel_position_and_flux(tmp_path):
     assert abs(float(row["x_offset_from_expected"].value)) < 0.6 and abs(float(row["x_peak"].value) - x0) <= 0.5
 
 
+def test_annulus_mean_is_the_exact_area_mean_and_clipping_is_biased(tmp_path):
+    """A bright ring and three hot pixels in the sky annulus (the PSF structure of a bright star).
+
+    The default statistic is the exact-area mean the aperture correction's sky term assumes; the
+    original's sigma-clipped mean rejects the structure and under-subtracts.
+    """
+    x0, y0, sky, ring = 70.0, 60.0, 5.0, 40.0
+    img = gaussian_star(SHAPE, x0, y0, 1.0e5, 1.0) + sky
+    img += ring * (uniform_disk(SHAPE, x0, y0, 12.0) - uniform_disk(SHAPE, x0, y0, 10.0))
+    hot = [(60, 70 + 11), (60 - 11, 70), (60 + 9, 70 + 8)]  # (row, col), all well inside [8, 14]
+    for yx in hot:
+        img[yx] += 500.0
+    f = synthetic_mosaic(tmp_path / "ring_i2d.fits", img, star_xy=(x0, y0), photmjsr=1.0)
+    centre = (261.2178, 60.4308)
+    area = np.pi * (14.0**2 - 8.0**2)
+    expect = sky + (ring * np.pi * (12.0**2 - 10.0**2) + 500.0 * len(hot)) / area
+    t = aper_image(f, "F770W", 4.0, (8.0, 14.0), 1.0, override_center=centre)
+    assert float(t["mean_bkg"][0]) == pytest.approx(expect, rel=1e-6)
+    star = 1.0e5 * (1 - np.exp(-(4.0**2) / (2 * (1.0 + 1 / 6))))
+    assert float(t["aperture_sum_bkgsub"][0]) == pytest.approx(star + (sky - expect) * np.pi * 16.0, rel=1e-3)
+    clipped = aper_image(f, "F770W", 4.0, (8.0, 14.0), 1.0, override_center=centre, annulus_stat="clipped")
+    assert float(clipped["mean_bkg"][0]) < expect - 3.0
+    with pytest.raises(PhotometryError, match="annulus_stat must be one of mean, clipped"):
+        aper_image(f, "F770W", 4.0, (8.0, 14.0), 1.0, annulus_stat="median")
+
+
 def test_star_near_edge(tmp_path):
     """Aperture crossing the image edge -> NaN photometry; aperture inside with a partial annulus -> valid."""
     sig = 1.2

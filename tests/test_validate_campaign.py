@@ -240,3 +240,17 @@ def test_closed_loop_tiny(tmp_path, capsys):
     # a wrong APCORR file fails the validation
     write_apcorr(root, ("F770W", "F2100W"), scale=1.01)
     assert validate_campaign.main([*b, "--filters", "F770W", "F2100W", "--tol-time", "0.01"]) == 1
+
+
+def test_derived_factors_clip_a_wild_estimate_without_uncertainties():
+    """Estimates without uncertainties: a wild one (a filter with a poor time correction) is clipped."""
+    est = [
+        SA.Estimate("allobs", f, "FULL", 1.02 + d, float("nan"))
+        for f, d in zip("abcdefgh", np.linspace(-0.004, 0.004, 8), strict=True)
+    ]
+    est.append(SA.Estimate("allobs", "F2550W", "FULL", 0.65, float("nan")))
+    d = SA.derive_factors(est)
+    row = d[list(d["subarray"]).index("FULL")]
+    assert row["derived_rel_sub256"] == pytest.approx(1.02, abs=1e-9)
+    assert row["nest"] == 9
+    assert row["derived_rel_sub256_unc"] < 0.002
