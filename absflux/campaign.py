@@ -15,7 +15,8 @@ Rules (all optional except ``name``)::
     psf: {fov_pixels: 256, oversample: 4, nlambda: 10}
     cosmic_ray_rate: 0.05            # hits per 1000 pixels per second
     repeat:     {star, filters, epochs, subarray, dithers, other_subarrays: {SUBARRAY: [epoch indices]},
-                 min_snr: 50, max_nints: 2}   # deeper repeat-star exposures (more integrations)
+                 min_snr: 50, max_nints: 2,   # deeper repeat-star exposures (more integrations)
+                 epoch_power: 1}              # epochs at t0 + (t1 - t0) (i / (n - 1))^power
     bridging:   [{star, filters, epochs, dithers}, ...]
     subtrans:   [{filter, star, mjd, subarrays, dithers}, ...]
     coronagraphy: {stars, filters, dithers, visits}
@@ -418,7 +419,11 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
         depth = {"min_snr": float(r.get("min_snr", 50.0)), "max_nints": int(r.get("max_nints", 2))}
         if depth["max_nints"] < 1 or not depth["min_snr"] > 0:
             raise CampaignError("repeat: max_nints must be >= 1 and min_snr > 0")
-        epochs = np.linspace(t0, t1, n) + rng.uniform(-3, 3, n)
+        # epoch_power > 1 crowds the epochs into the first months, where the sensitivity changes fastest
+        power = float(r.get("epoch_power", 1.0))
+        if not power > 0:
+            raise CampaignError("repeat: epoch_power must be > 0")
+        epochs = t0 + (t1 - t0) * np.linspace(0.0, 1.0, n) ** power + rng.uniform(-3, 3, n)
         epochs[0] = t0
         other = {}
         for sub, idx in (r.get("other_subarrays", {}) or {}).items():
