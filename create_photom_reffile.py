@@ -66,11 +66,25 @@ def main(argv=None) -> int:
         help="columns of the LaTeX rows: current (F & C & loss & amp & tau & const & C_unc & C_unc%% & npts & "
         "repeat%%) or paper (F & C & amp & amp%% & tau & C_unc & C_unc%% & npts & repeat%%)",
     )
+    p.add_argument(
+        "--table-only",
+        action="store_true",
+        help="print the Table 6 rows from the same inputs and write nothing (make_paper_products.py)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
     from absflux import photom_reffile as PR
 
+    if args.table_only:
+        try:
+            cals = [
+                PR.read_filter_inputs(args.basedir, f, not args.no_grieke) for f in PR.selected_filters(args.filters)
+            ]
+        except PR.PhotomError as exc:
+            return fail(str(exc))
+        print("\n".join(PR.latex_rows(cals, args.table_style)))
+        return 0
     try:
         path, _, latex = PR.run_create_photom(
             args.basedir,

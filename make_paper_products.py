@@ -54,8 +54,8 @@ def products() -> list[Product]:
             "tab4",
             "Table 4 aperture corrections",
             "print_apcor_table.py",
-            [],
-            ["ApCor/latest_apcorr.txt"],
+            ["--table4"],
+            ["ApCor/latest_apcorr.txt", "ApCor/*_full.fits"],
             stdout_to="table4_apcor.tex",
         ),
         Product(
@@ -143,9 +143,9 @@ def products() -> list[Product]:
         Product(
             "tab6",
             "Table 6 calibration factors",
-            "print_photom_table.py",
-            [],
-            ["Photom/jwst_miri_photom*.fits"],
+            "create_photom_reffile.py",
+            ["--table-only"],
+            ["Photom/jwst_miri_photom*.fits", "CalFacs/*_repeat_*_fit.dat", "CalFacs/*_ave.dat"],
             stdout_to="table6_photom.tex",
         ),
         Product(

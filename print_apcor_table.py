@@ -3,6 +3,8 @@
 
 By default the files are the project's latest APCORR file (ApCor/latest_apcorr.txt)
 and, when present, the flight CRDS file ../shared/data/crds_reffiles/jwst_miri_apcorr_0010.fits.
+--table4 prints the paper's Table 4 rows (LaTeX) read back from the ``_full`` table of the
+APCORR file (the rows create_apcor_reffile.py printed when it wrote the file).
 --realism prints r(EE=0.7, 0.8, 0.85) and apcor(0.7) of the PSF model
 (absflux.psf_model, as a mosaic measures them) for the 9 imager filters next
 to a flight APCORR file, with the ratios (an RST table for the README).
@@ -27,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--files", nargs="+", type=Path, help="APCORR files (default: the latest project file + flight)")
     p.add_argument("--subarray", default="FULL", help="subarray rows to print (default FULL)")
     p.add_argument("--realism", action="store_true", help="print the model-vs-flight realism table instead")
+    p.add_argument(
+        "--table4",
+        action="store_true",
+        help="print the paper's Table 4 LaTeX rows from the _full table of the APCORR file (--files or the latest)",
+    )
     p.add_argument("--crds", type=Path, default=FLIGHT, help=f"flight APCORR file for --realism (default {FLIGHT})")
     p.add_argument("--psf-cache", type=Path, help="PSF cache directory for --realism (default: compute in memory)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -50,6 +57,21 @@ def main(argv=None) -> int:
             return fail(str(exc))
         print(f'PSF model (absflux.psf_model) vs {args.crds.name}, FULL, radii in 0.11" pixels')
         print(format_realism_rst(tab))
+        return 0
+    if args.table4:
+        from absflux.apcorr import table4_rows_from_full
+
+        try:
+            ref = args.files[0] if args.files else default_apcorr_file(args.root)
+        except PhotometryError as exc:
+            return fail(str(exc))
+        full = ref.with_name(ref.name.replace(".fits", "_full.fits")) if not ref.stem.endswith("_full") else ref
+        if not full.is_file():
+            return fail(f"{full}: _full APCORR table not found (written by create_apcor_reffile.py)")
+        try:
+            print("\n".join(table4_rows_from_full(full)))
+        except (ApcorError, KeyError, OSError) as exc:
+            return fail(f"{full}: {exc}")
         return 0
     files = args.files
     if not files:

@@ -53,10 +53,29 @@ def default_full_table(root) -> Path | None:
     return full if full.is_file() else None
 
 
-def select(coron: bool, example: bool, filt: str | None, vetted: dict) -> dict[str, list[str]]:
+def fwhmfacs(vetted: dict) -> dict[str, float]:
+    """Merge radius per filter: the vetted table's (the EE tables are named by it), else the constants'."""
+    return {f: float(getattr(vetted.get(f), "fwhmfac", None) or C.FWHMFAC[f]) for f in C.ALL_FILTERS}
+
+
+def example_sets(root, vetted: dict) -> dict[str, list[str]]:
+    """The paper's example sets (F770W, F2100W BD+60 1753 set 1) where their EE tables exist, else the
+    first vetted set of the filter that has one (a simulated campaign vets other sets)."""
+    fac = fwhmfacs(vetted)
+    out = {}
+    for f, ids in EXAMPLE_SETS.items():
+        cands = list(ids) + [f"{t}/{s}" for t, s in (vetted[f].sets if f in vetted else [])]
+        have = [sid for sid in cands if ee_table_file(root, sid, f, fac[f]).is_file()]
+        out[f] = have[:1] if have else list(ids)
+        if have and have[0] not in ids:
+            log.info("%s: example set %s (the paper's %s has no EE table)", f, have[0], ids[0])
+    return out
+
+
+def select(coron: bool, example: bool, filt: str | None, vetted: dict, root=".") -> dict[str, list[str]]:
     """{filter: [set ids]} of the requested mode."""
     if example:
-        return dict(EXAMPLE_SETS)
+        return example_sets(root, vetted)
     if filt:
         filters = [filt]
     else:
@@ -64,8 +83,13 @@ def select(coron: bool, example: bool, filt: str | None, vetted: dict) -> dict[s
     return {f: list(vetted[f].sets) if f in vetted else [] for f in filters}
 
 
-def make_figure(root, sets: dict[str, list[str]], full=None, coron: bool = False, example: bool = False):
-    """Draw the EE curves; returns (Figure, list of missing-input messages)."""
+def make_figure(
+    root, sets: dict[str, list[str]], full=None, coron: bool = False, example: bool = False, fwhmfac_of=None
+):
+    """Draw the EE curves; returns (Figure, list of missing-input messages).
+
+    ``fwhmfac_of`` maps filter -> merge radius of the EE tables (default ``constants.FWHMFAC``).
+    """
     import matplotlib.pyplot as plt
     from astropy.table import Table
 
@@ -84,7 +108,7 @@ def make_figure(root, sets: dict[str, list[str]], full=None, coron: bool = False
     for k, (filt, ids) in enumerate(sets.items()):
         off = (nf - 1 - k) * 0.1
         col = P.filter_color(filt)
-        fwhmfac = C.FWHMFAC[filt]
+        fwhmfac = (fwhmfac_of or C.FWHMFAC)[filt]
         label_y = None
         nplotted = 0
         for j, sid in enumerate(ids):
@@ -197,8 +221,10 @@ def main(argv=None) -> int:
         return fail(f"{full}: _full APCORR table not found")
     if full is None:
         log.warning("no _full APCORR table (ApCor/latest_apcorr.txt): aperture radii not drawn")
-    sets = select(args.coron, args.example, args.filter, vetted)
-    fig, problems = make_figure(args.root, sets, full, args.coron or (args.filter in C.CORON_FILTERS), args.example)
+    sets = select(args.coron, args.example, args.filter, vetted, args.root)
+    fig, problems = make_figure(
+        args.root, sets, full, args.coron or (args.filter in C.CORON_FILTERS), args.example, fwhmfacs(vetted)
+    )
     for m in problems:
         log.warning("missing: %s", m)
     n_tables = sum(len(v) for v in sets.values())

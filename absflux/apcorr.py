@@ -316,6 +316,41 @@ def latex_row(fa: FilterApcor) -> str:
     return " & ".join(cells) + " \\\\"
 
 
+def table4_rows_from_full(full) -> list[str]:
+    """Paper Table 4 rows read back from a ``_full`` APCORR table (FULL rows, plot order).
+
+    The same strings :func:`latex_row` prints when the file is created, so a table can be regenerated
+    from the delivered file alone.
+    """
+    from astropy.table import Table
+
+    t = full if isinstance(full, Table) else Table.read(full)
+    fcol = np.char.strip(np.asarray(t["filter"]).astype(str))
+    scol = np.char.strip(np.asarray(t["subarray"]).astype(str))
+    ee = np.asarray(t["eefraction"], float)
+    rows = []
+    for f in C.PLOT_ORDER:
+        sel = (fcol == f) & (scol == "FULL")
+        if not sel.any():
+            continue
+
+        def at(frac, col, sel=sel, filt=f):
+            i = np.flatnonzero(sel & np.isclose(ee, frac))
+            if i.size == 0:
+                raise ApcorError(f"{filt}: no FULL row at EE {frac} in the _full APCORR table")
+            return float(t[col][i[0]])
+
+        cells = [f]
+        for frac in (0.7, 0.8, 0.85):
+            if np.isclose(frac, 0.85):  # EE 0.85 is the outer sky radius of every row
+                cells.append(f"${at(0.7, 'skyout'):.2f} \\pm {at(0.7, 'skyout_unc'):.2f}$")
+            else:
+                cells.append(f"${at(frac, 'radius'):.2f} \\pm {at(frac, 'radius_unc'):.2f}$")
+        cells.append(f"${at(0.7, 'apcor'):.3f} \\pm {at(0.7, 'apcor_unc'):.4f}$")
+        rows.append(" & ".join(cells) + " \\\\")
+    return rows
+
+
 def reffile_rows(results: dict[str, FilterApcor]):
     """(APCORR rows, full rows with uncertainties) for every filter and its subarrays (spec 3.11)."""
     from astropy.table import QTable, Table

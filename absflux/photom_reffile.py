@@ -347,6 +347,15 @@ def validate_file(path) -> None:
         raise PhotomError(f"{path}: does not validate ({str(exc).splitlines()[0]})") from None
 
 
+def selected_filters(filters=None) -> list[str]:
+    """The requested filters in reference-file order (default all of ``PHOTOM_FILTERS``)."""
+    filters = list(filters) if filters else list(PHOTOM_FILTERS)
+    unknown = [f for f in filters if f not in C.ALL_FILTERS]
+    if unknown:
+        raise PhotomError(f"unknown filter(s) {', '.join(unknown)}")
+    return [f for f in PHOTOM_FILTERS if f in filters]
+
+
 def run_create_photom(
     basedir,
     filters=None,
@@ -375,11 +384,7 @@ def run_create_photom(
     basedir = Path(basedir)
     if not basedir.is_dir():
         raise PhotomError(f"{basedir}: base directory does not exist")
-    filters = list(filters) if filters else list(PHOTOM_FILTERS)
-    unknown = [f for f in filters if f not in C.ALL_FILTERS]
-    if unknown:
-        raise PhotomError(f"unknown filter(s) {', '.join(unknown)}")
-    filters = [f for f in PHOTOM_FILTERS if f in filters]
+    filters = selected_filters(filters)
     cals = [read_filter_inputs(basedir, f, grieke) for f in filters]
     path = output_path(basedir, date, version)
     inputs = [p for fc in cals for p in (fc.ave_path, fc.fit_path)]

@@ -385,3 +385,41 @@ def test_ee_products_and_provenance(chain):
     h = fits.getheader(root / "ApCor" / "jwst_miri_apcorr_flight_tinytest.fits")
     assert h["PEDIGREE"].startswith("INFLIGHT 20")
     assert "jwst_sim_0001.pmap" in str(h["HISTORY"])
+
+
+def _cells(row: str) -> tuple[str, list[float]]:
+    """Filter and the numbers of a LaTeX row 'F & $a \\pm b$ & ... \\\\'."""
+    import re
+
+    name, *rest = row.rstrip("\\").split(" & ")
+    return name.strip(), [float(v) for v in re.findall(r"-?\d+\.\d+", " ".join(rest))]
+
+
+def test_table4_rows_match_the_reference_files(tmp_path):
+    """Table 4 printed at creation = rows rebuilt from the _full table, and their numbers = the files' values."""
+    _tree_with_set_tables(tmp_path)
+    r = _run("create_apcor_reffile.py", "--root", tmp_path, "--version", "t4")
+    assert r.returncode == 0, r.stderr
+    printed = [ln for ln in r.stdout.splitlines() if ln.endswith("\\\\")]
+    again = _run("print_apcor_table.py", "--root", tmp_path, "--table4")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines() == printed
+    ref = Table.read(tmp_path / "ApCor" / "jwst_miri_apcorr_flight_t4.fits", hdu="APCORR")
+    full = Table.read(tmp_path / "ApCor" / "jwst_miri_apcorr_flight_t4_full.fits")
+    for row in printed:
+        f, v = _cells(row)
+        sel = (ref["filter"] == f) & (ref["subarray"] == "FULL")
+        fsel = (full["filter"] == f) & (full["subarray"] == "FULL")
+
+        def at(t, s, ee, col):
+            return float(t[col][s & np.isclose(t["eefraction"], ee)][0])
+
+        r7, r7u, r8, r8u, r85, r85u, ap, apu = v
+        assert r7 == pytest.approx(at(ref, sel, 0.7, "radius"), abs=0.005)
+        assert r8 == pytest.approx(at(ref, sel, 0.8, "radius"), abs=0.005)
+        assert r85 == pytest.approx(float(ref["skyout"][sel][0]), abs=0.005)
+        assert ap == pytest.approx(at(ref, sel, 0.7, "apcorr"), abs=0.0005)
+        assert r7u == pytest.approx(at(full, fsel, 0.7, "radius_unc"), abs=0.005)
+        assert r8u == pytest.approx(at(full, fsel, 0.8, "radius_unc"), abs=0.005)
+        assert r85u == pytest.approx(float(full["skyout_unc"][fsel][0]), abs=0.005)
+        assert apu == pytest.approx(at(full, fsel, 0.7, "apcor_unc"), abs=0.00005)

@@ -326,3 +326,34 @@ def test_single_star_uncertainty_falls_back_to_observation_scatter(tmp_path, cap
     with fits.open(root / "Photom" / "jwst_miri_photom_flight_f.fits") as h:
         unc = h["PHOTOM"].data["uncertainty"][0]
     assert unc == pytest.approx(np.std(per, ddof=1) / 2.0, rel=1e-6)
+
+
+def test_table6_rows_match_the_reference_file(tmp_path, capsys):
+    """Table 6 (current style) numbers = the PHOTOM file's FULL row and time tables; --table-only writes nothing."""
+    rng = np.random.default_rng(6)
+    filters = ("F770W", "F1280W", "F2100W", "F1550C", "FND")
+    cal = {f: SD.TRUE_CALFACTOR[f] * float(rng.uniform(0.9, 1.1)) for f in filters}
+    root = write_inputs(tmp_path, filters, cal=cal, coeffs=dict(COEFFS, amp=0.0731, const=0.9269, tau=-137.4))
+    assert create_photom_reffile.main(["--basedir", str(root), "--version", "t6", "--filters", *filters]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    before = sorted(p.name for p in (root / "Photom").iterdir())
+    assert create_photom_reffile.main(["--basedir", str(root), "--table-only", "--filters", *filters]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == rows
+    assert sorted(p.name for p in (root / "Photom").iterdir()) == before
+    from stdatamodels.jwst import datamodels as dm
+
+    with dm.MirImgPhotomModel(str(root / "Photom" / "jwst_miri_photom_flight_t6.fits")) as m:
+        ph, ex, li = m.phot_table, m.timecoeff_exponential, m.timecoeff_linear
+        full = {str(f): i for i, (f, s) in enumerate(zip(ph["filter"], ph["subarray"], strict=True)) if s == "FULL"}
+        assert [r.split(" & ")[0] for r in rows] == [f for f in PR.PHOTOM_FILTERS if f in filters]
+        for r in rows:
+            f, c, loss, amp, tau, const, cunc, cunc_per, npts, rep = (v.strip() for v in r.rstrip("\\").split("&"))
+            i = full[f]
+            assert float(c) == pytest.approx(float(ph["photmjsr"][i]), abs=5e-5)
+            assert float(cunc) == pytest.approx(float(ph["uncertainty"][i]), abs=5e-6)
+            assert float(cunc_per) == pytest.approx(100 * ph["uncertainty"][i] / ph["photmjsr"][i], abs=5e-3)
+            assert float(loss) == pytest.approx(float(li["lossperyear"][i]), abs=5e-5)
+            assert float(amp) == pytest.approx(float(ex["amplitude"][i]), abs=5e-5)
+            assert float(tau) == pytest.approx(float(ex["tau"][i]), abs=0.05)
+            assert float(const) == pytest.approx(float(ex["const"][i]), abs=5e-5)
+            assert float(npts) == 9.0
