@@ -69,7 +69,8 @@ def main(argv=None) -> int:
     p.add_argument(
         "--table-only",
         action="store_true",
-        help="print the Table 6 rows from the same inputs and write nothing (make_paper_products.py)",
+        help="print the Table 6 rows from the same inputs and write nothing (make_paper_products.py); "
+        "default filters: those of the newest Photom/jwst_miri_photom_*.fits",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = p.parse_args(argv)
@@ -77,10 +78,17 @@ def main(argv=None) -> int:
     from absflux import photom_reffile as PR
 
     if args.table_only:
+        filters = args.filters
+        if not filters:  # the filters of the newest delivered file
+            files = sorted((args.basedir / "Photom").glob("jwst_miri_photom_*.fits"), key=lambda q: q.stat().st_mtime)
+            if files:
+                try:
+                    tabs = PR.read_photom_tables(files[-1])
+                except PR.PhotomError as exc:
+                    return fail(str(exc))
+                filters = sorted({str(f) for f in tabs["PHOTOM"]["filter"]})
         try:
-            cals = [
-                PR.read_filter_inputs(args.basedir, f, not args.no_grieke) for f in PR.selected_filters(args.filters)
-            ]
+            cals = [PR.read_filter_inputs(args.basedir, f, not args.no_grieke) for f in PR.selected_filters(filters)]
         except PR.PhotomError as exc:
             return fail(str(exc))
         print("\n".join(PR.latex_rows(cals, args.table_style)))

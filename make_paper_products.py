@@ -46,8 +46,9 @@ PHOT = "*/*_eefrac0.7_phot.fits"
 CALFAC_ARGS = ["--grieke", "--subarrcor", "--applytime", "--nocurval", "--png"]
 
 
-def products() -> list[Product]:
-    """The product list in dependency order."""
+def products(calfac_filter: str = "F1280W") -> list[Product]:
+    """The product list in dependency order (``calfac_filter``: the filter of Figs. 7 and 9)."""
+    cf_phot = f"*/{calfac_filter}_eefrac0.7_phot.fits"
     ps = [
         Product("tab1-3", "Tables 1-3 observations", "Tables/create_obstable.py", [], ["*/*/*uncal.fits"]),
         Product(
@@ -117,15 +118,15 @@ def products() -> list[Product]:
             "fig7",
             "Fig. 7 source dependencies",
             "calc_calfactors.py",
-            ["--filter", "F1280W", "--sourcemulti", *CALFAC_ARGS],
-            [PHOT, "Models/model_phot_grieke.fits"],
+            ["--filter", calfac_filter, "--sourcemulti", *CALFAC_ARGS],
+            [cf_phot, "Models/model_phot_grieke.fits"],
         ),
         Product(
             "fig9",
             "Fig. 9 detector dependencies",
             "calc_calfactors.py",
-            ["--filter", "F1280W", "--detmulti", *CALFAC_ARGS],
-            [PHOT, "Models/model_phot_grieke.fits"],
+            ["--filter", calfac_filter, "--detmulti", *CALFAC_ARGS],
+            [cf_phot, "Models/model_phot_grieke.fits"],
         ),
     ]
     for x in APPENDIX_X:
@@ -270,11 +271,12 @@ def main(argv=None) -> int:
     ap.add_argument("--figdir", default=None, help="figure folder for the scripts that accept it (default <root>/Figs)")
     ap.add_argument("--only", nargs="+", default=None, help="product keys to run (see --list)")
     ap.add_argument("--list", action="store_true", help="print the product map and exit")
+    ap.add_argument("--calfac-filter", default="F1280W", help="filter of Figs. 7 and 9 (default F1280W, the paper's)")
     ap.add_argument("--timeout", type=float, default=600.0, help="time limit per product [s] (default 600)")
     ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = ap.parse_args(argv)
     setup_logging(args.verbose)
-    ps = products()
+    ps = products(args.calfac_filter)
     if args.list:
         for p in ps:
             print(f"{p.key:10s} {describe(p)}")

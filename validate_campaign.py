@@ -214,11 +214,21 @@ def effective_apcorr(basedir, filt: str, eefraction: float = C.EE_FRACTION_PHOT,
     """
     from absflux.photometry import truth_comparison
 
-    t = truth_comparison(basedir, eefraction=eefraction, bkgsub=filt in C.CORON_FILTERS)
+    try:
+        first = Path(basedir) / _first_phot(basedir, filt)
+    except OSError:
+        return None
+    if Table.read(first).meta.get("SYNTHETI"):  # made from the truth: says nothing about the APCORR file
+        return None
+    try:
+        t = truth_comparison(basedir, eefraction=eefraction, bkgsub=filt in C.CORON_FILTERS)
+    except (OSError, KeyError) as exc:
+        log.warning("%s: effective aperture correction not measurable (%s)", filt, exc)
+        return None
     t = t[(t["filter"] == filt) & np.isfinite(t["ratio"]) & (t["err"] < max_err)]
     if len(t) < 3:
         return None
-    ph = Table.read(Path(basedir) / str(_first_phot(basedir, filt)))
+    ph = Table.read(first)
     apc = float(np.median(np.asarray(ph["apcorr"], float)))
     ratio = np.asarray(t["ratio"], float)
     med = float(np.median(ratio))

@@ -553,10 +553,13 @@ def collect_calfactors(filt: str, opts: CalfacOptions, models: Table, xaxisval: 
         No photometry table for the filter, or no usable observation after the selection.
     """
     types = ("ADwarfs",) if (opts.repeat or opts.subtrans) else C.STAR_TYPES
+    looked = [phot_table_path(opts.basedir, t, filt, opts) for t in types]
+    if not any(p.is_file() for p in looked):
+        # before the time coefficients: a filter without photometry is not an error of the time step
+        raise CalFactorError(f"no photometry table for {filt}: looked for {', '.join(str(p) for p in looked)}")
     tc = load_time_coeffs(opts, filt)
-    parts, inputs, looked = [], [], []
+    parts, inputs = [], []
     for t in types:
-        looked.append(phot_table_path(opts.basedir, t, filt, opts))
         res = get_calfactors(t, filt, opts, models, xaxisval, tc)
         if res is None:
             continue

@@ -17,8 +17,7 @@ from absflux import constants as C
 from absflux import plotting as P
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "demo_run"
-PHOTOM = DEMO / "crds_cache" / "references" / "jwst" / "miri" / "jwst_miri_photom_sim_0001.fits"
+PHOTOM_REL = Path("crds_cache") / "references" / "jwst" / "miri" / "jwst_miri_photom_sim_0001.fits"
 
 
 def _load(relpath: str):
@@ -58,32 +57,48 @@ def _fake_ee(root: Path) -> None:
     (root / "ApCor" / "latest_apcorr.txt").write_text("jwst_miri_apcorr_flight_test.fits\n")
 
 
+#: Sets of the tiny campaign reduced by the real pipeline for the image montages (Figs. 1 and 2).
+TINY_SETS = [
+    ("ADwarfs", "F770W", "BD+60 1753_set1", True),
+    ("ADwarfs", "F2100W", "BD+60 1753_set1", True),
+    ("ADwarfs", "FND", "del UMi_set1", False),
+    ("ADwarfs", "F1065C", "HD 2811_set1", True),
+]
+
+
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
-    """A temporary root: demo mosaics (symlinked, read-only), synthetic phot/EE tables, photom files."""
-    if not (DEMO / "ADwarfs").is_dir():
-        pytest.skip("demo_run campaign not available")
-    from absflux.calfactors import synthetic_phot_tables
+    """The tiny simulated campaign: a few sets through the real pipeline, synthetic phot/EE tables, photom files."""
+    import warnings
 
-    root = tmp_path_factory.mktemp("campaign")
+    from absflux import campaign as CP
+    from absflux.calfactors import synthetic_phot_tables
+    from absflux.simulate import simulate_campaign
+
+    root = tmp_path_factory.mktemp("campaign") / "tiny"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # long FITS cards of the simulator's PSF cache
+        simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
+    for stype, filt, sname, bkg in TINY_SETS:
+        base = [str(REPO / "pipeline_one_filter.py"), "--root", str(root), "--filter", filt, "--dir", stype]
+        base += ["--sets", sname, "--maximum-cores", "1"]
+        for extra in ([], ["--stage", "stage3", "--bkgsub"]) if bkg else ([],):
+            r = subprocess.run([sys.executable, *base, *extra], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr[-3000:]
     phot = tmp_path_factory.mktemp("phot")
-    synthetic_phot_tables(DEMO / "truth.ecsv", phot, bkgsub=False)
+    synthetic_phot_tables(root / "truth.ecsv", phot, bkgsub=False)
     for t in C.STAR_TYPES:
-        (root / t).mkdir()
-        # only the filter directories are linked: a file copied below onto a link would be
-        # written through it into the demo campaign
-        for f in (DEMO / t).iterdir():
-            if f.is_dir():
-                (root / t / f.name).symlink_to(f)
-        for p in (phot / t).glob("*.fits"):
+        # the filters of the tiny repeat star: the time-corrected steps need its fits
+        for p in [q for f in ("F770W", "F2100W") for q in (phot / t).glob(f"{f}_*.fits")]:
+            (root / t).mkdir(exist_ok=True)
             shutil.copy(p, root / t / p.name)
             shutil.copy(p, root / t / p.name.replace("_eefrac", "_indivmos_eefrac"))
             shutil.copy(p, root / t / p.name.replace("_eefrac", "_indivcals_eefrac"))
     ee_root = tmp_path_factory.mktemp("ee")
     _fake_ee(ee_root)
     (root / "Photom").mkdir()
-    shutil.copy(PHOTOM, root / "Photom" / "jwst_miri_photom_flight_test.fits")
-    ph = fits.open(PHOTOM)["PHOTOM"].copy()
+    shutil.copy(root / PHOTOM_REL, root / "Photom" / "jwst_miri_photom_flight_test.fits")
+    ph = fits.open(root / PHOTOM_REL)["PHOTOM"].copy()
     n = len(ph.data)
     tc = fits.BinTableHDU.from_columns(
         [
@@ -115,9 +130,17 @@ def test_example_images(campaign, tmp_path):
     mod = _load("Plotting/plot_example_images.py")
     assert mod.main(["--root", str(campaign["root"]), "--figdir", str(tmp_path)]) == 0
     _check_png(tmp_path / "example_images.png")
+    assert mod.main(["--root", str(campaign["root"]), "--figdir", str(tmp_path), "--coron"]) == 0
+    _check_png(tmp_path / "example_images_coron.png")
+    # the tiny campaign has F770W (BD+60 1753) and FND (del UMi) of the ten imager panels
+    panels = mod.panel_files(campaign["root"], False, "BD+60 1753_set1", "del UMi_set1", "HD 2811_set1")
+    fig, problems = mod.make_figure(panels, coron=False)
+    assert len(fig.axes) == 10 and len(problems) == 8
+    assert not any(p.startswith(("F770W", "FND")) for p in problems)
+    # and F1065C (HD 2811) of the four coronagraphic panels
     panels = mod.panel_files(campaign["root"], True, "BD+60 1753_set1", "del UMi_set1", "HD 2811_set1")
     fig, problems = mod.make_figure(panels, coron=True)
-    assert len(fig.axes) == 4 and not problems
+    assert len(fig.axes) == 4 and len(problems) == 3 and not any(p.startswith("F1065C") for p in problems)
     # a missing set is reported per panel, the others are still drawn
     panels = mod.panel_files(campaign["root"], True, "x", "y", "nope_set9")
     fig, problems = mod.make_figure(panels, coron=True)
@@ -162,48 +185,94 @@ def test_sens_and_dither(campaign, tmp_path):
     assert sens.main(["--root", str(campaign["root"]), "--figdir", str(tmp_path)]) == 0
     _check_png(tmp_path / "miri_imaging_sens_vs_time.png")
     fig, used, problems = sens.make_figure(campaign["root"])
-    assert len(fig.axes) == 9 and len(used) == 9
+    assert len(fig.axes) == 9 and len(used) == 2  # the tiny repeat star: F770W and F2100W
     dith = _load("Plotting/plot_dither_pos.py")
     assert dith.main(["--root", str(campaign["root"]), "--figdir", str(tmp_path), "--bkg"]) == 0
     _check_png(tmp_path / "ditherpos_F770W_wbkg.png")
 
 
+def _run_steps_6_to_10(root: Path) -> None:
+    """Steps 6-10 of the tiny campaign on its synthetic photometry (what the paper products read)."""
+    b = ["--basedir", str(root)]
+    steps = [
+        ["model_fluxes.py", "--root", str(root), "--grieke"],
+        ["model_fluxes.py", "--root", str(root)],
+        ["plot_repeatability.py", *b, "--docs", "--png"],
+        ["plot_subtrans.py", *b, "--filter", "F770W", "--png"],
+        ["plot_multi_calfacs.py", *b, "--grieke", "--xaxisval", "subarr", "--noignore", "--png"],
+        ["plot_subtrans_allobs.py", *b, "--derive", "--png"],
+        ["plot_multi_calfacs.py", *b, "--grieke", "--subarrcor", "--png"],
+        ["plot_multi_calfacs.py", *b, "--grieke", "--subarrcor", "--xaxisval", "srctype", "--png"],
+        ["create_photom_reffile.py", *b, "--filters", "F770W", "F2100W", "--version", "tiny"],
+    ]
+    for cmd in steps:
+        r = subprocess.run([sys.executable, str(REPO / cmd[0]), *cmd[1:]], capture_output=True, text=True)
+        assert r.returncode == 0, (cmd, r.stderr[-2000:])
+
+
 def test_make_paper_products(campaign, tmp_path):
+    """Every product whose inputs the tiny campaign has is made; the others are reported, none fails."""
+    from PIL import Image
+
+    root = campaign["root"]
+    _run_steps_6_to_10(root)
+    shutil.copytree(campaign["ee"] / "ApCor", root / "ApCor")  # Table 4 from a _full APCORR table
     res = subprocess.run(
         [
             sys.executable,
             str(REPO / "make_paper_products.py"),
-            "--root",
-            str(campaign["root"]),
-            "--figdir",
-            str(tmp_path),
-            "--only",
-            "tab1-3",
-            "fig10",
-            "datatable",
-            "sens",
-            "fig3",
+            *("--root", str(root), "--figdir", str(tmp_path), "--calfac-filter", "F770W"),
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
-    assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout
-    assert "[ok     ] tab1-3" in out and "[ok     ] fig10" in out and "[ok     ] datatable" in out
-    # fig3 needs step-3 EE tables: made when the demo has been through step 3, else reported as missing
-    assert "[ok     ] fig3" in out or ("[skipped] fig3" in out and "missing inputs" in out)
-    _check_png(tmp_path / "delivered_photom_vs_time.png")
-    assert (campaign["root"] / "Tables" / "miri_absflux_program_data.dat").is_file()
+    assert res.returncode == 0, out + res.stderr[-2000:]
+    status = {}
+    for ln in out.splitlines():
+        if ln.strip().startswith("["):
+            st, key = ln.strip()[1:].split("]", 1)
+            status[key.split()[0]] = st.strip()
+    expected_ok = {
+        "tab1-3",
+        "tab4",
+        "fig1",
+        "fig2",
+        "fig5",
+        "tab5",
+        "fig7",
+        "fig9",
+        "fig8",
+        "tab6",
+        "fig10",
+        "datatable",
+    }
+    expected_ok |= {f"app-{x}" for x in ("mflux", "timemid", "rate", "welldepth", "bkg", "inttime", "srctype")}
+    assert expected_ok <= {k for k, v in status.items() if v == "ok"}, out
+    assert "failed" not in status.values(), out
+    # figures: non-empty PNGs with the expected number of panels
+    figs = root / "Figs"
+    axes = {
+        tmp_path / "example_images.png": 10,
+        tmp_path / "example_images_coron.png": 4,
+        figs / "all_repeatability_docs.png": None,
+        figs / "subtrans_allobs.png": 1,
+        figs / "srctype_allobs.png": None,
+        tmp_path / "delivered_photom_vs_time.png": None,
+    }
+    for path in axes:
+        _check_png(path)
+        w, h = Image.open(path).size
+        assert w >= 600 and h >= 400, path
+    assert (root / "Tables" / "table6_photom.tex").read_text().startswith("F770W & ")
     listing = subprocess.run(
         [sys.executable, str(REPO / "make_paper_products.py"), "--list"], capture_output=True, text=True, check=True
     ).stdout
     assert "Plotting/plot_example_images.py --coron" in listing
 
 
-def test_example_model_fluxes(tmp_path):
-    if not (DEMO / "Models").is_dir():
-        pytest.skip("demo_run models not available")
+def test_example_model_fluxes(campaign, tmp_path):
     mod = _load("plot_example_model_fluxes.py")
-    assert mod.main(["--root", str(DEMO), "--figdir", str(tmp_path)]) == 0
+    assert mod.main(["--root", str(campaign["root"]), "--figdir", str(tmp_path)]) == 0
     _check_png(tmp_path / "miri_example_model_fluxes.png")
