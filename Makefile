@@ -26,6 +26,10 @@ demo: $(STAMP)
 	-$(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
 	$(PY) create_apcor_reffile.py --root $(DEMO_DIR) --version demo
 	-$(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
+	# per-exposure photometry of the repeat star (sensitivity figure) and of F770W (dither report)
+	for f in F560W F770W F1000W F1130W F1280W F1500W F1800W F2100W F2550W; do \
+	  $(PY) aper_one_filter.py --root $(DEMO_DIR) --dir ADwarfs --filter $$f --indivcals --no-png --skip-bad || exit 1; done
+	-$(PY) aper_one_filter.py --root $(DEMO_DIR) --dir all --filter F770W --indivmos --no-png --skip-bad
 	$(PY) model_fluxes.py --root $(DEMO_DIR) --grieke
 	$(PY) model_fluxes.py --root $(DEMO_DIR)
 	$(PY) plot_repeatability.py --basedir $(DEMO_DIR) --docs --png

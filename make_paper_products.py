@@ -100,6 +100,14 @@ def products(calfac_filter: str = "F1280W") -> list[Product]:
             figdir=True,
         ),
         Product(
+            "fig4",
+            "Fig. 4 photometry example",
+            "Plotting/plot_photometry_example.py",
+            ["--png"],
+            ["ADwarfs/F770W/*/miri_*_stage3_bkgsub_asn_i2d.fits", "ApCor/latest_apcorr.txt"],
+            figdir=True,
+        ),
+        Product(
             "fig5",
             "Fig. 5 time dependence",
             "plot_repeatability.py",

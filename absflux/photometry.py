@@ -642,7 +642,7 @@ def plot_aperture_figure(img: Image, cut, m: _Measure, annrad, aprad, expected, 
 
     fig = Figure(figsize=(10, 5))
     axes = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.06, top=0.88, wspace=0.15)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.1, top=0.88, wspace=0.18)
     ax = axes[0]
     show, k = _binned_for_display(img.data)
     lo, hi = _display_limits(img.data, 99.0)
@@ -663,7 +663,10 @@ def plot_aperture_figure(img: Image, cut, m: _Measure, annrad, aprad, expected, 
     ax.add_patch(Rectangle((expected[0] - 5, expected[1] - 5), 10, 10, fill=False, color="r"))
     ax.set_xlim(-0.5, nx - 0.5)
     ax.set_ylim(-0.5, ny - 0.5)
-    ax.set_title(Path(img.path).name, fontsize=7)
+    ax.set_title(Path(img.path).name, fontsize=8)
+    ax.set_xlabel("x [pixel]")
+    ax.set_ylabel("y [pixel]")
+    ax.text(0.02, 0.02, "red: expected position", color="r", transform=ax.transAxes, fontsize=8)
     ax = axes[1]
     lo, hi = _display_limits(cut.data, 99.9)
     ax.imshow(
@@ -680,6 +683,10 @@ def plot_aperture_figure(img: Image, cut, m: _Measure, annrad, aprad, expected, 
     if m.stats is not None:
         cx, cy = np.atleast_1d(m.stats.centroid)
         ax.plot(cx, cy, "k+", ms=12)
+    ax.set_xlabel("x [cutout pixel]")
+    ax.set_title(
+        f"aperture r = {aprad:.2f} px (white), sky annulus {annrad[0]:.2f}-{annrad[1]:.2f} px (blue)", fontsize=8
+    )
     fig.suptitle(title)
     fmt = Path(outfile).suffix.lstrip(".").lower()
     fig.savefig(outfile, format=fmt if fmt in ("png", "pdf", "jpg", "svg") else "png", dpi=72)
