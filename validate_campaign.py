@@ -286,6 +286,8 @@ def plot_validation(t: Table, curves: dict, path: Path, fmt: str, prov: dict, ou
     """Four panels: C, time curves, subarray factors, aperture corrections (relative differences in %)."""
     import matplotlib.pyplot as plt
 
+    from absflux import plotting as P
+
     with plt.rc_context({"font.size": 12, "lines.linewidth": 2, "axes.linewidth": 1.5}):
         fig, axs = plt.subplots(2, 2, figsize=(14, 10))
         for ax, q, title in (
@@ -315,7 +317,7 @@ def plot_validation(t: Table, curves: dict, path: Path, fmt: str, prov: dict, ou
         ax = axs[0, 1]
         ax.set_title("time correction / injected - 1")
         for f, (grid, dev) in curves.items():
-            ax.plot(grid - C.STARTDAY, 100 * dev, label=f)
+            ax.plot(grid - C.STARTDAY, 100 * dev, label=f, color=P.filter_color(f))
         tol = t[t["quantity"] == "time"]
         if len(tol):
             tv = 100 * float(np.max(tol["tolerance"]))

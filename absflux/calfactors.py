@@ -1153,7 +1153,11 @@ def plot_calfactors(
     if not nofiltername:
         ax.text(0.02, 0.92, filt, transform=ax.transAxes, fontsize=fontsize, fontweight="bold")
     if xaxisval in LOG_XAXES and len(x) and np.all(np.asarray(x, float) > 0):
+        from matplotlib.ticker import NullFormatter
+
         ax.set_xscale("log")
+        # within one decade matplotlib labels the minor ticks too, and they overlap
+        ax.xaxis.set_minor_formatter(NullFormatter())
     if xaxisval == "srctype":
         ax.set_xticks(list(SRCTYPE_POS.values()), [C.STAR_TYPE_LABEL[k] for k in SRCTYPE_POS])
         ax.set_xlim(-0.5, 2.5)
