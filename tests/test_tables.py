@@ -16,15 +16,22 @@ from absflux import constants as C
 from absflux import tables as T
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "demo_run"
-PHOTOM = DEMO / "crds_cache" / "references" / "jwst" / "miri" / "jwst_miri_photom_sim_0001.fits"
+PHOTOM_REL = Path("crds_cache") / "references" / "jwst" / "miri" / "jwst_miri_photom_sim_0001.fits"
 
 
 @pytest.fixture(scope="module")
-def demo():
-    if not (DEMO / "ADwarfs").is_dir():
-        pytest.skip("demo_run campaign not available")
-    return DEMO
+def demo(tmp_path_factory):
+    """The tiny simulated campaign (raw files with realistic headers and its truth table)."""
+    import warnings
+
+    from absflux import campaign as CP
+    from absflux.simulate import simulate_campaign
+
+    root = tmp_path_factory.mktemp("tables") / "tiny"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # long FITS cards of the simulator's PSF cache
+        simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
+    return root
 
 
 def test_filter_order_keeps_fnd():
@@ -90,14 +97,9 @@ def phot_root(tmp_path_factory, demo):
 
 
 @pytest.fixture(scope="module")
-def photom_path(tmp_path_factory):
-    """The demo's photom reference file, or the same synthetic file written here."""
-    if PHOTOM.is_file():
-        return PHOTOM
-    from absflux.crds_cache import _write_photom, photom_rows
-
-    d = tmp_path_factory.mktemp("photom")
-    return d / _write_photom(d, photom_rows())
+def photom_path(demo):
+    """The photom reference file of the tiny campaign's CRDS cache."""
+    return demo / PHOTOM_REL
 
 
 def test_datatable(phot_root, tmp_path, photom_path):
