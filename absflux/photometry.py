@@ -728,7 +728,9 @@ def read_apcorr_table(path):
     try:
         t = Table.read(path, hdu="APCORR")
     except Exception as exc:
-        raise PhotometryError(f"{path}: not an APCORR reference file ({type(exc).__name__}: {exc})") from None
+        # astropy's format-guessing errors span many lines: keep the first
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise PhotometryError(f"{path}: not an APCORR reference file ({type(exc).__name__}: {first})") from None
     need = ("filter", "subarray", "eefraction", "radius", "apcorr", "skyin", "skyout")
     missing = [c for c in need if c not in t.colnames]
     if missing:

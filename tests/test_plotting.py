@@ -52,8 +52,15 @@ def _fake_ee(root: Path) -> None:
     names = ["filter", "subarray", "eefraction", "radius", "radius_unc", "apcor", "apcor_unc"]
     names += ["skyin", "skyin_unc", "skyout", "skyout_unc"]
     (root / "ApCor").mkdir(exist_ok=True)
-    Table(rows=rows, names=names).write(root / "ApCor" / "jwst_miri_apcorr_flight_test_full.fits")
-    (root / "ApCor" / "jwst_miri_apcorr_flight_test.fits").write_bytes(b"")
+    full = Table(rows=rows, names=names)
+    full.write(root / "ApCor" / "jwst_miri_apcorr_flight_test_full.fits")
+    ref = full["filter", "subarray", "eefraction", "radius", "apcor", "skyin", "skyout"]
+    ref.rename_column("apcor", "apcorr")
+    fits.HDUList([fits.PrimaryHDU(), fits.table_to_hdu(ref)]).writeto(
+        root / "ApCor" / "jwst_miri_apcorr_flight_test.fits"
+    )
+    with fits.open(root / "ApCor" / "jwst_miri_apcorr_flight_test.fits", mode="update") as h:
+        h[1].name = "APCORR"
     (root / "ApCor" / "latest_apcorr.txt").write_text("jwst_miri_apcorr_flight_test.fits\n")
 
 
