@@ -205,6 +205,28 @@ class TimeFit:
         return (1.0 + c["lossperyear"] * x / 365.0) * (c["amp"] * np.exp(x / c["tau"]) + c["const"])
 
 
+def degenerate_fit_warning(fit: TimeFit, x) -> str | None:
+    """A message when the adopted fit's time constant is shorter than the sampling can constrain.
+
+    A decay faster than the gap between the first two epochs is fixed by one point and the noise: the coefficients then describe the noise, not the detector
+    (typically a sky-limited filter).
+    """
+    if fit.model not in ADOPTED_MODELS or "tau" not in fit.params:
+        return None
+    xs = np.unique(np.round(np.asarray(x, float), 1))
+    gaps = np.diff(xs)
+    # the decay is constrained by the first epochs: the gap after the first one (dithers within a day)
+    gap = float(gaps[gaps > 1.0][0]) if np.any(gaps > 1.0) else float("nan")
+    tau = abs(float(fit.params["tau"]))
+    if np.isfinite(gap) and tau < gap:
+        return (
+            f"{fit.filt}: the {fit.model} time constant ({tau:.3g} d) is shorter than the gap between "
+            f"the first two epochs ({gap:.3g} d): the fit is not constrained by the data (scatter {fit.per_dev:.2f}% per point); "
+            "check the photometry before using these coefficients"
+        )
+    return None
+
+
 def fit_model(model: str, x, y, filt: str, starts: int = 6) -> TimeFit:
     """Unweighted least-squares fit of ``model`` to y(x) with the parameters of :func:`model_params`.
 
@@ -618,6 +640,7 @@ class RepeatabilityResult:
     fits: dict = field(default_factory=dict)  # filter -> {model: TimeFit}
     adopted: dict = field(default_factory=dict)  # filter -> TimeFit
     skipped: dict = field(default_factory=dict)  # filter -> reason
+    warnings: dict = field(default_factory=dict)  # filter -> degenerate-fit warning
     correlation: Table | None = None
     correlation_counts: Table | None = None
     written: list = field(default_factory=list)
@@ -811,6 +834,10 @@ def run_repeatability(
         c = adopted.coefficients()
         if not all(np.isfinite(v) for v in c.values()):
             raise TimeDepError(f"{f}: non-finite time coefficients {c}")
+        warn = degenerate_fit_warning(adopted, s.x)
+        if warn:
+            log.warning("%s", warn)
+            res.warnings[f] = warn
         fits = {}
         for m in fitted_models:
             if m == model:

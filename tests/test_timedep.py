@@ -331,3 +331,13 @@ def test_coron_interpolation_missing_imager_fit(tmp_path, capsys):
     assert list((tmp_path / "CalFacs").iterdir()) == []
     assert generate_coron_repeat_from_imager.main(["--basedir", str(tmp_path), "--skip-missing"]) == 2
     assert "no coronagraphic/FND filter could be interpolated" in capsys.readouterr().err
+
+
+def test_degenerate_fit_warning():
+    """A decay faster than the first gap between epochs is reported; a well-sampled one is not."""
+    x = np.array([0.0, 0.3, 25.0, 25.4, 100.0, 200.0, 400.0, 800.0, 1000.0])
+    good = TD.TimeFit("exp+line", "F2100W", {"norm": 1.0, "amp": 0.1, "tau": -150.0, "loss": -0.01}, {}, (), 9, 0, 0.5)
+    bad = TD.TimeFit("exp+line", "F2550W", {"norm": 1.0, "amp": 0.8, "tau": -1.4, "loss": -0.09}, {}, (), 9, 0, 9.8)
+    assert TD.degenerate_fit_warning(good, x) is None
+    msg = TD.degenerate_fit_warning(bad, x)
+    assert msg.startswith("F2550W: the exp+line time constant (1.4 d)") and "(24.7 d)" in msg
