@@ -39,7 +39,8 @@ Compared quantities (truth from <basedir>/truth.ecsv, written by simulate_campai
   subarray  the factors derived by plot_subtrans_allobs.py --derive (CalFacs/subarray_factors_derived.dat)
             against the injected subarr_cor, for every imager subarray observed in the campaign (--tol-subarray).
   apcorr    if an APCORR file exists (--apcorr; default the newest ApCor/jwst_miri_apcorr_*.fits): the FULL
-            aperture correction of every imager filter at the photometry EE (0.7) against the effective injected
+            aperture correction of every imager filter (and of the coronagraphic filters, from their
+            background-subtracted mosaics, when three are measured to 1%) at the photometry EE (0.7) against the effective injected
             one, injected total rate / background-subtracted aperture sum (median over the default mosaics
             measured to better than 1%; the aperture correction that makes the photometry exact, resampling
             blur included); passes within max(--tol-apcorr, --nsigma x its standard error).  Without
@@ -320,6 +321,18 @@ def compare_apcorr(basedir, truth, filters, apcorr, args, rows: Rows) -> list[Pa
     files = truth.meta.get("psf_files", {})
     inputs = [apcorr]
     for f in filters:
+        if f in C.CORON_FILTERS:
+            # no resampling-free truth for the mask PSFs: the effective one only, when measurable
+            sel = fcol == f
+            sub = C.CORON_SUBARRAY[f] if np.any(sel & (scol == C.CORON_SUBARRAY[f])) else "FULL"
+            eff = effective_apcorr(basedir, f, C.EE_FRACTION_PHOT)
+            idx = np.flatnonzero(sel & (scol == sub) & np.isclose(np.asarray(at["eefraction"], float), 0.7))
+            if eff is not None and idx.size:
+                val, sem, n = eff
+                tol = max(args.tol_apcorr, args.nsigma * sem / val)
+                note = f"effective ({n} bkgsub mosaics)"
+                rows.add("apcorr", f, sub, 0.7, float(at["apcorr"][idx[0]]), sem, val, tol, Path(apcorr).name, note)
+            continue
         if f not in C.IMAGER_FILTERS or f not in files:
             continue
         with fits.open(psf_dir / files[f]) as h:
