@@ -130,44 +130,45 @@ def time_sigma(basedir, filt: str, grid, cache: dict) -> np.ndarray:
     if filt not in C.IMAGER_FILTERS:
         src = min(C.IMAGER_FILTERS, key=lambda g: abs(C.PIVOT_WAVELENGTH[g] - C.PIVOT_WAVELENGTH[filt]))
     if src not in cache:
-        cache[src] = bootstrap_curve_sigma(basedir, src, grid)
+        cache[src] = bootstrap_curve_sigma(basedir, src, grid, models=_models(basedir, cache))
     sig = cache[src]
     if sig is None:
-        sc = curve_sigma(basedir, filt)
+        sc = _fit_sigma(basedir, src)
         sig = np.full(len(grid), sc if sc is not None else 0.0)
     return np.asarray(sig, float)
 
 
-def curve_sigma(basedir, filt: str) -> float | None:
-    """sigma_curve of ``filt``, or that of the imager filter nearest in wavelength (interpolated filters)."""
-    own = _fit_sigma(basedir, filt)
-    if own is not None or filt in C.IMAGER_FILTERS:
-        return own
-    near = sorted(C.IMAGER_FILTERS, key=lambda g: abs(C.PIVOT_WAVELENGTH[g] - C.PIVOT_WAVELENGTH[filt]))
-    for g in near[:2]:
-        sg = _fit_sigma(basedir, g)
-        if sg is not None:
-            return sg
-    return None
+def _models(basedir, cache: dict):
+    """``Models/model_phot_grieke.fits`` read once per run (None when absent)."""
+    if "_models" not in cache:
+        from absflux import calfactors as CF
+
+        mpath = Path(basedir) / "Models" / "model_phot_grieke.fits"
+        try:
+            cache["_models"] = CF.read_model_table(mpath) if mpath.is_file() else None
+        except CF.CalFactorError as exc:
+            log.info("no model fluxes for the bootstrap (%s)", exc)
+            cache["_models"] = None
+    return cache["_models"]
 
 
-def bootstrap_curve_sigma(basedir, filt: str, grid, n: int = 100, seed: int = 1, model: str = "exp+line"):
+def bootstrap_curve_sigma(basedir, filt: str, grid, models=None, n: int = 100, seed: int = 1, model: str = "exp+line"):
     """Relative 1-sigma of the fitted time curve at each MJD of ``grid`` (residual bootstrap of step 7's fit).
 
     The repeat series of ``filt`` is fitted as plot_repeatability.py does (default exclusions and bridge
     window); ``n`` series made of the fitted curve plus residuals drawn with replacement (seeded) are
     refitted, and the standard deviation of their normalised curves y(t)/y(t0) is returned.  A
-    statistical accuracy that, unlike the average ``curve_sigma``, grows where the epochs are sparse.
-    None when the series cannot be built (no photometry tables or models).
+    statistical accuracy that, unlike the average of ``_fit_sigma``, grows where the epochs are sparse.
+    ``models`` is the G. Rieke model-flux table.  None when the series cannot be built (no photometry
+    tables or models).
     """
     from absflux import calfactors as CF
     from absflux import timedep as TD
 
-    mpath = Path(basedir) / "Models" / "model_phot_grieke.fits"
-    if filt not in C.IMAGER_FILTERS or not mpath.is_file():
+    if filt not in C.IMAGER_FILTERS or models is None:
         return None
     try:
-        series = TD.collect_repeat_series(basedir, filt, CF.read_model_table(mpath))
+        series = TD.collect_repeat_series(basedir, filt, models)
         x = np.asarray(series.table["x"], float)
         y = np.asarray(series.table["y"], float)
         fit = TD.fit_model(model, x, y, filt)
@@ -280,17 +281,17 @@ def effective_apcorr(basedir, filt: str, eefraction: float = C.EE_FRACTION_PHOT,
         first = Path(basedir) / _first_phot(basedir, filt)
     except OSError:
         return None
-    if Table.read(first).meta.get("SYNTHETI"):  # made from the truth: says nothing about the APCORR file
+    ph = Table.read(first)
+    if ph.meta.get("SYNTHETI"):  # made from the truth: says nothing about the APCORR file
         return None
     try:
-        t = truth_comparison(basedir, eefraction=eefraction, bkgsub=filt in C.CORON_FILTERS)
+        t = truth_comparison(basedir, eefraction=eefraction, bkgsub=filt in C.CORON_FILTERS, filters=[filt])
     except (OSError, KeyError) as exc:
         log.warning("%s: effective aperture correction not measurable (%s)", filt, exc)
         return None
     t = t[(t["filter"] == filt) & np.isfinite(t["ratio"]) & (t["err"] < max_err)]
     if len(t) < 3:
         return None
-    ph = Table.read(first)
     apc = float(np.median(np.asarray(ph["apcorr"], float)))
     ratio = np.asarray(t["ratio"], float)
     med = float(np.median(ratio))
@@ -402,8 +403,7 @@ def plot_validation(t: Table, curves: dict, path: Path, fmt: str, prov: dict, ou
         if curves:
             ax.legend(fontsize=8, ncols=2)
         fig.tight_layout()
-        meta = {"Software": f"absflux {prov['software'].get('absflux')}"} if fmt == "png" else None
-        fig.savefig(out.stage(path), format=fmt, metadata=meta)
+        P.savefig_with_provenance(fig, out.stage(path), fmt, prov)
         plt.close(fig)
 
 

@@ -1189,17 +1189,6 @@ def _rc(fontsize: int) -> dict:
     }
 
 
-def _savefig(fig, path: Path, fmt: str, prov: dict) -> None:
-    meta = {
-        "Software": f"absflux {prov['software'].get('absflux', '')}, matplotlib {prov['software'].get('matplotlib')}"
-    }
-    if fmt == "png":
-        meta["Description"] = f"{prov['script']} {prov['date']}"
-    else:
-        meta = {"Creator": meta["Software"], "Subject": f"{prov['script']} {prov['date']}"}
-    fig.savefig(path, format=fmt, metadata=meta)
-
-
 # --------------------------------------------------------------------------
 # Drivers
 # --------------------------------------------------------------------------
@@ -1305,7 +1294,9 @@ def run_calc_calfactors(
         fig.tight_layout()
         with OutputSet() as out:
             stage_outputs(main, out, prov)
-            _savefig(fig, out.stage(figure_path(opts, name, fig_format)), fig_format, prov)
+            from .plotting import savefig_with_provenance
+
+            savefig_with_provenance(fig, out.stage(figure_path(opts, name, fig_format)), fig_format, prov)
             written = out.finals
         if show:
             plt.show()
@@ -1392,7 +1383,11 @@ def run_plot_multi(
         with OutputSet() as out:
             for r in results.values():
                 stage_outputs(r, out, prov)
-            _savefig(fig, out.stage(Path(opts.basedir) / "Figs" / f"{name}.{fig_format}"), fig_format, prov)
+            from .plotting import savefig_with_provenance
+
+            savefig_with_provenance(
+                fig, out.stage(Path(opts.basedir) / "Figs" / f"{name}.{fig_format}"), fig_format, prov
+            )
             written = out.finals
         if show:
             plt.show()

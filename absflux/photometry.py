@@ -1109,13 +1109,16 @@ def aper_all(
 # --------------------------------------------------------------------------
 # Closed-loop check against a simulated campaign
 # --------------------------------------------------------------------------
-def truth_comparison(root, eefraction: float = C.EE_FRACTION_PHOT, bkgsub: bool = False, types=C.STAR_TYPES):
+def truth_comparison(
+    root, eefraction: float = C.EE_FRACTION_PHOT, bkgsub: bool = False, types=C.STAR_TYPES, filters=None
+):
     """aperture_sum_bkgsub x apcorr of every mosaic against the injected total rate of a simulated campaign.
 
     The injected ``total_rate`` (``truth.ecsv``) is in detector-pixel units; a
     mosaic sum in DN/s per 0.11" pixel equals ``total_rate x pixel_area_sr /
     MOSAIC_PIXEL_AREA_SR`` (averaged over the exposures of the set; the
-    exposures are matched by visit token jwPPPPPOOOVVV and filter).
+    exposures are matched by visit token jwPPPPPOOOVVV and filter).  ``filters``
+    restricts the comparison (and the tables read) to these filters.
 
     Returns
     -------
@@ -1131,7 +1134,7 @@ def truth_comparison(root, eefraction: float = C.EE_FRACTION_PHOT, bkgsub: bool 
     tokens = np.array([str(f).split("_")[0] for f in truth["filename"]])
     rows = []
     for t in types:
-        for f in C.ALL_FILTERS:
+        for f in C.ALL_FILTERS if filters is None else [g for g in C.ALL_FILTERS if g in filters]:
             path = phot_table_path(root, t, f, eefraction, bkgsub=bkgsub)
             if not path.is_file():
                 continue

@@ -162,6 +162,20 @@ def figdir_from_args(args, root=".") -> Path:
     return Path(args.figdir) if getattr(args, "figdir", None) else Path(root) / "Figs"
 
 
+def savefig_with_provenance(fig, path, fmt: str, prov: dict) -> None:
+    """Write ``fig`` to ``path`` (e.g. a staged name) with the software versions and script in its metadata.
+
+    PNG: ``Software`` and ``Description``; PDF: ``Creator`` and ``Subject``.  ``prov`` is a
+    :func:`absflux.io_utils.provenance` record.
+    """
+    soft = f"absflux {prov['software'].get('absflux', '')}, matplotlib {prov['software'].get('matplotlib', '')}"
+    if fmt == "png":
+        meta = {"Software": soft, "Description": f"{prov['script']} {prov['date']}"}
+    else:
+        meta = {"Creator": soft, "Subject": f"{prov['script']} {prov['date']}"}
+    fig.savefig(path, format=fmt, metadata=meta)
+
+
 def save_figure(fig, figdir, name: str, formats=("png",), script: str = "", inputs=(), options=None) -> list[Path]:
     """Save ``fig`` as ``figdir/name.<fmt>`` through a temporary file, with provenance metadata.
 
@@ -188,17 +202,12 @@ def save_figure(fig, figdir, name: str, formats=("png",), script: str = "", inpu
     prov = provenance(script or "absflux.plotting", inputs=inputs, options=options)
     figdir = Path(figdir)
     figdir.mkdir(parents=True, exist_ok=True)
-    soft = f"absflux {prov['software'].get('absflux', '')}, matplotlib {prov['software'].get('matplotlib', '')}"
     written = []
     for fmt in formats:
         final = figdir / f"{name}.{fmt}"
         tmp = final.with_name(f".{final.stem}.tmp.{fmt}")
-        if fmt == "png":
-            meta = {"Software": soft, "Description": f"{prov['script']} {prov['date']}"}
-        else:
-            meta = {"Creator": soft, "Subject": f"{prov['script']} {prov['date']}"}
         try:
-            fig.savefig(tmp, format=fmt, metadata=meta)
+            savefig_with_provenance(fig, tmp, fmt, prov)
             tmp.replace(final)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -293,8 +293,9 @@ def _rc(fontsize):
 
 
 def _save(fig, out, path: Path, fmt: str, prov: dict) -> None:
-    meta = {"Software": f"absflux {prov['software'].get('absflux')}"} if fmt == "png" else None
-    fig.savefig(out.stage(path), format=fmt, metadata=meta)
+    from .plotting import savefig_with_provenance
+
+    savefig_with_provenance(fig, out.stage(path), fmt, prov)
 
 
 def run_subtrans(basedir, filt: str, eefraction=C.EE_FRACTION_PHOT, fig_format="png", show=False, options=None):

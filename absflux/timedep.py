@@ -902,8 +902,9 @@ def run_repeatability(
             "ascii.commented_header",
             prov,
         )
-        meta = {"Software": f"absflux {prov['software'].get('absflux')}"}
-        fig.savefig(out.stage(figpath), format=fig_format, metadata=meta if fig_format == "png" else None)
+        from .plotting import savefig_with_provenance
+
+        savefig_with_provenance(fig, out.stage(figpath), fig_format, prov)
         res.written = out.finals
     if show:
         plt.show()
