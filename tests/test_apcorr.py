@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+from tiny_campaign import simulate_tiny  # noqa: E402
 
 from absflux import constants as C
 from absflux.apcorr import (
@@ -270,15 +271,8 @@ filters:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
-    import warnings
 
-    from absflux import campaign as CP
-    from absflux.simulate import simulate_campaign
-
-    root = tmp_path_factory.mktemp("chain") / "tiny"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # long FITS cards of the simulator's PSF cache
-        simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
+    root = simulate_tiny(tmp_path_factory.mktemp("chain") / "tiny")
     for stype, filt, sname, bkg in SETS:
         base = ["--root", root, "--filter", filt, "--dir", stype, "--sets", sname, "--maximum-cores", "1"]
         r = _run("pipeline_one_filter.py", *base)

@@ -21,6 +21,8 @@ from absflux import constants as C
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tiny_campaign import simulate_tiny  # noqa: E402
+
 import calc_calfactors  # noqa: E402
 import plot_multi_calfacs  # noqa: E402
 
@@ -384,11 +386,7 @@ def test_cli_missing_phot_table_and_model_table(small, capsys):
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_campaign(tmp_path_factory):
-    from absflux import campaign as CP
-    from absflux.simulate import simulate_campaign
-
-    out = tmp_path_factory.mktemp("calfac") / "tiny"
-    simulate_campaign(CP.load_campaign(preset="tiny"), out, jobs=2, progress=False)
+    out = simulate_tiny(tmp_path_factory.mktemp("calfac") / "tiny")
     CF.synthetic_phot_tables(out / "truth.ecsv", out, noise=0.003, seed=11)
     import model_fluxes
 

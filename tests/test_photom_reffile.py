@@ -26,6 +26,8 @@ from absflux import timedep as TD
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tiny_campaign import simulate_tiny  # noqa: E402
+
 import create_photom_reffile  # noqa: E402
 import plot_srctype_allobs  # noqa: E402
 import print_photom_table  # noqa: E402
@@ -278,12 +280,9 @@ print("RESULT " + json.dumps(out))
 
 @pytest.mark.slow
 def test_real_jwst_photom_step_applies_time_dependence(tmp_path):
-    from absflux import campaign as CP
     from absflux.crds_cache import crds_environment
-    from absflux.simulate import simulate_campaign
 
-    root = tmp_path / "tiny"
-    simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
+    root = simulate_tiny(tmp_path / "tiny")
     truth = Table.read(root / "truth.ecsv")
     row = next(r for r in truth if r["filter"] == "F770W" and r["subarray"] == "SUB64")
     write_inputs(root, ("F770W",), cal={"F770W": 0.30})

@@ -16,6 +16,7 @@ from absflux import constants as C
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mosaic_check import expected_rate, mosaic_rate  # noqa: E402
+from tiny_campaign import simulate_tiny  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = [("ADwarfs", "F770W", "BD+60 1753_set1"), ("ADwarfs", "F1065C", "HD 2811_set1")]
@@ -35,11 +36,7 @@ def _run(args, root):
 
 @pytest.fixture(scope="module")
 def reduced(tmp_path_factory):
-    from absflux import campaign as CP
-    from absflux.simulate import simulate_campaign
-
-    root = tmp_path_factory.mktemp("pipe") / "tiny"
-    simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
+    root = simulate_tiny(tmp_path_factory.mktemp("pipe") / "tiny")
     for stype, filt, sname in SETS:
         for extra in ([], ["--stage", "stage3", "--bkgsub"]):
             r = _run(["--filter", filt, "--dir", stype, "--sets", sname, "--maximum-cores", "1", *extra], root)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+from tiny_campaign import simulate_tiny  # noqa: E402
 
 from absflux import constants as C
 from absflux import plotting as P
@@ -76,16 +77,10 @@ TINY_SETS = [
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory):
     """The tiny simulated campaign: a few sets through the real pipeline, synthetic phot/EE tables, photom files."""
-    import warnings
 
-    from absflux import campaign as CP
     from absflux.calfactors import synthetic_phot_tables
-    from absflux.simulate import simulate_campaign
 
-    root = tmp_path_factory.mktemp("campaign") / "tiny"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # long FITS cards of the simulator's PSF cache
-        simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
+    root = simulate_tiny(tmp_path_factory.mktemp("campaign") / "tiny")
     for stype, filt, sname, bkg in TINY_SETS:
         base = [str(REPO / "pipeline_one_filter.py"), "--root", str(root), "--filter", filt, "--dir", stype]
         base += ["--sets", sname, "--maximum-cores", "1"]

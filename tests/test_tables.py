@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+from tiny_campaign import simulate_tiny  # noqa: E402
 
 from absflux import constants as C
 from absflux import tables as T
@@ -22,16 +23,8 @@ PHOTOM_REL = Path("crds_cache") / "references" / "jwst" / "miri" / "jwst_miri_ph
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """The tiny simulated campaign (raw files with realistic headers and its truth table)."""
-    import warnings
 
-    from absflux import campaign as CP
-    from absflux.simulate import simulate_campaign
-
-    root = tmp_path_factory.mktemp("tables") / "tiny"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # long FITS cards of the simulator's PSF cache
-        simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
-    return root
+    return simulate_tiny(tmp_path_factory.mktemp("tables") / "tiny")
 
 
 def test_filter_order_keeps_fnd():

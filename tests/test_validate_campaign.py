@@ -24,6 +24,8 @@ from absflux import timedep as TD
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from tiny_campaign import simulate_tiny  # noqa: E402
+
 import calc_calfactors  # noqa: E402
 import create_photom_reffile  # noqa: E402
 import plot_repeatability  # noqa: E402
@@ -193,11 +195,8 @@ def write_apcorr(root: Path, filters, scale=1.0) -> Path:
 @pytest.mark.slow
 def test_closed_loop_tiny(tmp_path, capsys):
     import model_fluxes
-    from absflux import campaign as CP
-    from absflux.simulate import simulate_campaign
 
-    root = tmp_path / "tiny"
-    simulate_campaign(CP.load_campaign(preset="tiny"), root, jobs=2, progress=False)
+    root = simulate_tiny(tmp_path / "tiny")
     CF.synthetic_phot_tables(root / "truth.ecsv", root, noise=0.003, seed=11)
     assert model_fluxes.main(["--root", str(root), "--grieke"]) == 0
     assert model_fluxes.main(["--root", str(root)]) == 0
