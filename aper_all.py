@@ -43,13 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="simulated campaign: compare aperture_sum_bkgsub x apcorr with the injected rates (truth.ecsv)",
     )
-    p.add_argument(
-        "--annulus-stat",
-        default="mean",
-        choices=("mean", "clipped"),
-        help="sky level of the annulus: mean = exact-area mean (default, what the aperture correction assumes); "
-        "clipped = the original's sigma-clipped mean (biased high-flux by a bright star's own rings)",
-    )
+    from absflux.photometry import add_annulus_stat_option
+
+    add_annulus_stat_option(p)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 

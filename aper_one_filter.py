@@ -41,13 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="if the star is expected off the image, take the brightest peak of the image (original behaviour)",
     )
-    p.add_argument(
-        "--annulus-stat",
-        default="mean",
-        choices=("mean", "clipped"),
-        help="sky level of the annulus: mean = exact-area mean (default, what the aperture correction assumes); "
-        "clipped = the original's sigma-clipped mean (biased high-flux by a bright star's own rings)",
-    )
+    from absflux.photometry import add_annulus_stat_option
+
+    add_annulus_stat_option(p)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 

@@ -30,19 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filters", nargs="+", choices=C.ALL_FILTERS, help="only these filters")
     p.add_argument("--scan", action="store_true", help="fwhmfac 5, 10, 15, 20, 25 instead of the adopted one")
     p.add_argument("--fwhmfac", type=float, help="this fwhmfac for every filter (overrides the table)")
-    p.add_argument(
-        "--ee-norm",
-        default="wing",
-        choices=("wing", "original"),
-        help="normalisation at the merge radius: wing = the model PSF light in the background annulus is "
-        "accounted for (default), original = the original scripts' normalisation (EE 0.3-0.6%% too high)",
-    )
-    p.add_argument(
-        "--ee-from",
-        default="auto",
-        choices=("auto", "mosaic", "bkgsub"),
-        help="observed EE below the merge radius: auto = bkgsub mosaic for coronagraphy, else the mosaic (spec)",
-    )
+    from absflux.encircled_energy import add_ee_options
+
+    add_ee_options(p)
     p.add_argument("--only-vetted", action="store_true", help="skip the rejected sets")
     p.add_argument("--jobs", type=int, default=1, help="sets in parallel (default 1)")
     g = p.add_mutually_exclusive_group()

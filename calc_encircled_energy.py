@@ -34,19 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", default="F770W", choices=C.ALL_FILTERS, help="filter (default F770W)")
     p.add_argument("--fwhmfac", type=float, default=C.FWHMFAC_DEFAULT, help="merge radius in FWHM (default 20.0)")
     p.add_argument("--root", type=Path, default=Path("."), help="campaign root (default .)")
-    p.add_argument(
-        "--ee-norm",
-        default="wing",
-        choices=("wing", "original"),
-        help="normalisation at the merge radius: wing = the model PSF light in the background annulus is "
-        "accounted for (default), original = the original scripts' normalisation (EE 0.3-0.6%% too high)",
-    )
-    p.add_argument(
-        "--ee-from",
-        default="auto",
-        choices=("auto", "mosaic", "bkgsub"),
-        help="observed EE below the merge radius: auto = bkgsub mosaic for coronagraphy, else the mosaic (spec)",
-    )
+    from absflux.encircled_energy import add_ee_options
+
+    add_ee_options(p)
     p.add_argument("--psf", type=Path, help="model PSF file (default <root>/PSFs/miri_<F>_psf.fits)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--png", action="store_true", help="figures as png (the default)")

@@ -60,6 +60,18 @@ log = logging.getLogger(__name__)
 #: Sky-annulus statistics of :func:`aper_image`: 'mean' (exact-area mean, default) or 'clipped' (the original).
 ANNULUS_STATS = ("mean", "clipped")
 
+
+def add_annulus_stat_option(parser) -> None:
+    """``--annulus-stat`` of aper_one_filter.py and aper_all.py."""
+    parser.add_argument(
+        "--annulus-stat",
+        default="mean",
+        choices=ANNULUS_STATS,
+        help="sky level of the annulus: mean = exact-area mean (default, what the aperture correction assumes); "
+        "clipped = the original's sigma-clipped mean (biased high-flux by a bright star's own rings)",
+    )
+
+
 #: The 34 columns of spec 3.8.1, in order.
 PHOT_COLUMNS = (
     "name",
