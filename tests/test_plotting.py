@@ -57,11 +57,9 @@ def _fake_ee(root: Path) -> None:
     full.write(root / "ApCor" / "jwst_miri_apcorr_flight_test_full.fits")
     ref = full["filter", "subarray", "eefraction", "radius", "apcor", "skyin", "skyout"]
     ref.rename_column("apcor", "apcorr")
-    fits.HDUList([fits.PrimaryHDU(), fits.table_to_hdu(ref)]).writeto(
-        root / "ApCor" / "jwst_miri_apcorr_flight_test.fits"
-    )
-    with fits.open(root / "ApCor" / "jwst_miri_apcorr_flight_test.fits", mode="update") as h:
-        h[1].name = "APCORR"
+    hdu = fits.table_to_hdu(ref)
+    hdu.name = "APCORR"
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(root / "ApCor" / "jwst_miri_apcorr_flight_test.fits")
     (root / "ApCor" / "latest_apcorr.txt").write_text("jwst_miri_apcorr_flight_test.fits\n")
 
 
