@@ -16,6 +16,7 @@ Rules (all optional except ``name``)::
     cosmic_ray_rate: 0.05            # hits per 1000 pixels per second
     repeat:     {star, filters, epochs, subarray, dithers, other_subarrays: {SUBARRAY: [epoch indices]},
                  min_snr: 50, max_nints: 2,   # deeper repeat-star exposures (more integrations)
+                 max_groups: {F2550W: 50},    # per-filter NGROUPS cap of the repeat star (subarrays)
                  epoch_power: 1}              # epochs at t0 + (t1 - t0) (i / (n - 1))^power
     bridging:   [{star, filters, epochs, dithers}, ...]
     subtrans:   [{filter, star, mjd, subarrays, dithers}, ...]
@@ -278,7 +279,13 @@ def predicted_total_rate(star: C.Star, filt: str, calfactors=None) -> float:
 
 
 def choose_readout(
-    star: C.Star, filt: str, subarray: str | None, rules, min_snr: float = 50.0, max_nints: int = 2
+    star: C.Star,
+    filt: str,
+    subarray: str | None,
+    rules,
+    min_snr: float = 50.0,
+    max_nints: int = 2,
+    max_groups: dict | None = None,
 ) -> tuple[str, int, int] | None:
     """Pick (subarray, ngroups, nints) so the peak stays unsaturated; None if impossible.
 
@@ -288,6 +295,8 @@ def choose_readout(
     well (5 to min(MAX_NGROUPS, rules max_groups [20], FULL: max_groups_full [8])) and faint stars get
     more integrations (subarrays only) until the predicted signal-to-noise reaches ``min_snr`` or
     ``max_nints`` is reached: the disk size of the campaign stays modest.
+    ``max_groups`` ({filter: cap}) replaces the subarray NGROUPS cap for
+    the filters it names (the repeat star's sky-limited long-wave exposures).
     """
     cal = truth_calfactors(rules)
     sky = truth_sky(rules)[filt]
@@ -308,7 +317,10 @@ def choose_readout(
         if 3 * tg * peak > 0.8 * full:
             continue
         # FULL frames are 16x larger than SUB256: keep their ramps short
-        cap = rules.get("max_groups_full", 8) if sub == "FULL" else rules.get("max_groups", 20)
+        if sub == "FULL":
+            cap = rules.get("max_groups_full", 8)
+        else:
+            cap = (max_groups or {}).get(filt, rules.get("max_groups", 20))
         gmax = min(C.MAX_NGROUPS[sub], cap)
         ngroups = int(np.clip(math.floor(0.5 * full / (peak * tg)), 5, gmax))
         nints = 1
@@ -416,9 +428,17 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
         filters = _filters(r.get("filters", "imager"), "repeat")
         n = r.get("epochs", 8)
         # the repeat star sets the time dependence: it may get deeper exposures than the survey
-        depth = {"min_snr": float(r.get("min_snr", 50.0)), "max_nints": int(r.get("max_nints", 2))}
+        depth = {
+            "min_snr": float(r.get("min_snr", 50.0)),
+            "max_nints": int(r.get("max_nints", 2)),
+            "max_groups": dict(r.get("max_groups", {}) or {}),
+        }
         if depth["max_nints"] < 1 or not depth["min_snr"] > 0:
             raise CampaignError("repeat: max_nints must be >= 1 and min_snr > 0")
+        for f, g in depth["max_groups"].items():
+            if f not in C.ALL_FILTERS:
+                raise CampaignError(f"repeat: max_groups: unknown filter {f!r}")
+            _int(g, f"repeat: max_groups[{f}]", lo=5, hi=1000)
         # epoch_power > 1 crowds the epochs into the first months, where the sensitivity changes fastest
         power = float(r.get("epoch_power", 1.0))
         if not power > 0:

@@ -87,20 +87,25 @@ def true_calfactor(filt: str, mjd, subarray: str = "FULL", calfactors=None, coef
     return cal / (relative_sensitivity(filt, mjd, coeffs) * sc)
 
 
-#: Sky + thermal background per filter in DN/s per detector pixel.
+#: Sky + thermal background per filter in DN/s per detector pixel.  The
+#: long-wave values are set so that the simulation's 10-sigma, 10 ks point-source
+#: limits (the noise model of ``campaign._snr``) match the low-background limits
+#: of JDox "MIRI Sensitivity" (ETC 4.0: F1500W 1.18, F1800W 2.42, F2550W 15.3 uJy;
+#: F2100W stays a little more pessimistic than its 4.70 uJy); in MJy/sr the
+#: coronagraphic skies lie between those of their imager neighbours.
 SKY_BACKGROUND = {
     "F560W": 1.0,
     "F770W": 4.0,
     "F1000W": 8.0,
     "F1130W": 6.0,
     "F1280W": 20.0,
-    "F1500W": 35.0,
-    "F1800W": 60.0,
+    "F1500W": 28.0,
+    "F1800W": 23.0,
     "F2100W": 130.0,
-    "F2550W": 350.0,
+    "F2550W": 95.0,
     "F1065C": 4.0,
     "F1140C": 4.0,
-    "F1550C": 12.0,
-    "F2300C": 60.0,
+    "F1550C": 6.0,
+    "F2300C": 52.0,
     "FND": 0.3,
 }

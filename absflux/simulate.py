@@ -179,6 +179,18 @@ def psf_provider_for(campaign: Path) -> PsfProvider:
     return PsfProvider(d, files=meta.get("psf_files"), **meta["psf"])
 
 
+def visit_sky_factor(exp: CP.Exposure, rules: dict) -> float:
+    """Background level of ``exp`` relative to the filter's nominal sky: uniform in [0.97, 1.03] per visit.
+
+    The thermal background drifts over days, not over the minutes between the
+    dithers of one visit: every exposure of a visit and filter shares one level
+    (drawn from the campaign seed and the visit), so the mosaics carry no
+    artificial sky steps between dither positions.
+    """
+    key = [int(rules.get("seed", 0)), exp.program, exp.observation, exp.visit, C.ALL_FILTERS.index(exp.filter)]
+    return float(np.random.default_rng(key).uniform(0.97, 1.03))
+
+
 def simulate_exposure(exp: CP.Exposure, out_root: Path, psfs: PsfProvider, fluxes: dict, rules: dict) -> dict:
     """Write one ``*_uncal.fits`` and return its truth row."""
     from stdatamodels.jwst import datamodels as dm
@@ -202,7 +214,7 @@ def simulate_exposure(exp: CP.Exposure, out_root: Path, psfs: PsfProvider, fluxe
     ctrue = float(D.true_calfactor(exp.filter, expmid, exp.subarray, calfactors=cal))
     fnu = fluxes[star.name][exp.filter]
     total_rate = 1e-6 * fnu / (ctrue * pl.pixel_area_sr)
-    sky = CP.truth_sky(rules)[exp.filter] * float(rng.uniform(0.97, 1.03))
+    sky = CP.truth_sky(rules)[exp.filter] * visit_sky_factor(exp, rules)
 
     shape = (sub.ysize, sub.xsize)
     star_img = psfs.render(exp.filter, x0, y0, shape, total_rate)

@@ -135,7 +135,8 @@ def test_repeat_star_depth_rule(demo):
                 CP.predicted_total_rate(star, e.filter), sky[e.filter], e.filter, e.subarray, e.ngroups, e.nints - 1
             )
             assert prev < rep["min_snr"]
-        if e.nints < rep["max_nints"] and e.ngroups == min(C.MAX_NGROUPS[e.subarray], rules["max_groups"]):
+        cap = rep.get("max_groups", {}).get(e.filter, rules["max_groups"])
+        if e.nints < rep["max_nints"] and e.ngroups == min(C.MAX_NGROUPS[e.subarray], cap):
             assert snr >= rep["min_snr"]
     deep = {e.filter for e in exps if e.star == C.REPEAT_STAR and e.nints > 2}
     assert {"F2100W", "F2550W"} <= deep
@@ -143,3 +144,45 @@ def test_repeat_star_depth_rule(demo):
     assert all(e.nints <= 2 for e in exps if e.star != C.REPEAT_STAR)
     with pytest.raises(CP.CampaignError, match="max_nints must be >= 1"):
         CP.expand_campaign(dict(rules, repeat=dict(rep, max_nints=0)))
+
+
+def test_repeat_star_group_cap_per_filter(demo):
+    """repeat.max_groups lengthens the repeat star's ramps in the filters it names, and only there."""
+    rules, exps = demo
+    caps = rules["repeat"]["max_groups"]
+    assert caps["F2550W"] > rules["max_groups"]
+    rep = [e for e in exps if e.star == C.REPEAT_STAR and e.subarray == "SUB256"]
+    for f, cap in caps.items():
+        assert {e.ngroups for e in rep if e.filter == f} == {cap}
+    assert max(e.ngroups for e in exps if e.star != C.REPEAT_STAR and e.subarray != "FULL") <= rules["max_groups"]
+    assert max(e.ngroups for e in rep if e.filter not in caps) <= rules["max_groups"]
+    # the repeat star's F2550W exposures reach S/N > 50 (sky-limited: S/N ~ sqrt(time))
+    star = C.STARS[C.REPEAT_STAR]
+    e = next(e for e in rep if e.filter == "F2550W")
+    rate = CP.predicted_total_rate(star, "F2550W")
+    snr = CP._snr(rate, CP.truth_sky(rules)["F2550W"], "F2550W", "SUB256", e.ngroups, e.nints)
+    short = CP._snr(rate, CP.truth_sky(rules)["F2550W"], "F2550W", "SUB256", rules["max_groups"], e.nints)
+    assert snr > 50
+    assert snr / short == pytest.approx(((e.ngroups - 2) / (rules["max_groups"] - 2)) ** 0.5, rel=0.05)
+    bad = dict(rules["repeat"], max_groups={"F999W": 30})
+    with pytest.raises(CP.CampaignError, match="unknown filter 'F999W'"):
+        CP.expand_campaign(dict(rules, repeat=bad))
+    with pytest.raises(CP.CampaignError, match=r"max_groups\[F2550W\]"):
+        CP.expand_campaign(dict(rules, repeat=dict(rules["repeat"], max_groups={"F2550W": 2})))
+
+
+@pytest.mark.parametrize("filt, jdox_ujy", [("F1500W", 1.18), ("F1800W", 2.42), ("F2550W", 15.3)])
+def test_long_wave_sky_matches_published_sensitivity(filt, jdox_ujy):
+    """The simulated 10-sigma, 10 ks point-source limit equals the JDox (ETC 4.0) low-background value."""
+    from scipy.optimize import brentq
+
+    from absflux import sim_defaults as D
+
+    rules = {"name": "x"}
+    rate_per_jy = 1e-6 / (D.TRUE_CALFACTOR[filt] * C.PHOTOM_PIXELAREA_SR)
+    sky = CP.truth_sky(rules)[filt]
+    # _snr counts the integration time as tframe x (ngroups - 2) x nints: pick ngroups for 1e4 s
+    tframe = C.SUBARRAYS["SUB256"].tframe
+    ngroups = 1e4 / tframe + 2.0
+    lim = brentq(lambda f: CP._snr(f * rate_per_jy, sky, filt, "SUB256", ngroups, 1) - 10.0, 1e-9, 1e-2)
+    assert lim * 1e6 == pytest.approx(jdox_ujy, rel=0.02)

@@ -58,6 +58,17 @@ def test_tree_and_truth(tiny):
         assert r["calfactor"] == pytest.approx(c, rel=1e-12)
         assert r["total_rate"] == pytest.approx(1e-6 * r["flux_jy"] / (c * r["pixel_area_sr"]), rel=1e-12)
         assert 0.5 * r["total_rate"] < r["rendered_rate"] <= r["total_rate"] * (1 + 1e-9)
+    # one background level per visit and filter (no sky steps between dithers), within +-3% of nominal
+    from absflux.campaign import truth_sky
+
+    sky = truth_sky({"name": "tiny"})
+    visits = {}
+    for r in truth:
+        ratio = float(r["sky_rate"]) / sky[str(r["filter"])]
+        assert 0.97 <= ratio <= 1.03
+        visits.setdefault((str(r["filename"]).split("_")[0], str(r["filter"])), set()).add(round(ratio, 12))
+    assert all(len(v) == 1 for v in visits.values())
+    assert len({next(iter(v)) for v in visits.values()}) > len(visits) // 2  # and it differs between visits
     # models and bandpasses
     for star in C.STARS.values():
         assert (out / "Models" / f"{star.model_key}_stis_001.fits").is_file()
