@@ -20,7 +20,7 @@ Rules (all optional except ``name``)::
                  epoch_power: 1}              # epochs at t0 + (t1 - t0) (i / (n - 1))^power
     bridging:   [{star, filters, epochs, dithers}, ...]
     subtrans:   [{filter, star, mjd, subarrays, dithers}, ...]
-    coronagraphy: {stars, filters, dithers, visits}
+    coronagraphy: {stars, filters, dithers, visits, min_snr, max_nints, max_groups}   # depth as for repeat
     fnd:        {star, visits}
     survey:     {stars: all|[...], types: [...], filters_per_star, visits, dithers, full_fraction, min_snr}
     truth:      {calfactors: {F: C}, sky: {F: DN/s}}   # overrides of absflux.sim_defaults
@@ -344,6 +344,22 @@ def _snr(rate, sky, filt, sub, ngroups, nints) -> float:
     return s / math.sqrt(max(s + b, 1.0))
 
 
+def _depth(section: dict, where: str) -> dict:
+    """Exposure-depth rules of a campaign section: min_snr, max_nints, max_groups ({filter: cap})."""
+    depth = {
+        "min_snr": float(section.get("min_snr", 50.0)),
+        "max_nints": int(section.get("max_nints", 2)),
+        "max_groups": dict(section.get("max_groups", {}) or {}),
+    }
+    if depth["max_nints"] < 1 or not depth["min_snr"] > 0:
+        raise CampaignError(f"{where}: max_nints must be >= 1 and min_snr > 0")
+    for f, g in depth["max_groups"].items():
+        if f not in C.ALL_FILTERS:
+            raise CampaignError(f"{where}: max_groups: unknown filter {f!r}")
+        _int(g, f"{where}: max_groups[{f}]", lo=5, hi=1000)
+    return depth
+
+
 def _program_for(mjd: float, startype: str) -> int:
     if mjd < 59760:
         return 1027 if startype != "SolarAnalogs" else 1028
@@ -428,17 +444,7 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
         filters = _filters(r.get("filters", "imager"), "repeat")
         n = r.get("epochs", 8)
         # the repeat star sets the time dependence: it may get deeper exposures than the survey
-        depth = {
-            "min_snr": float(r.get("min_snr", 50.0)),
-            "max_nints": int(r.get("max_nints", 2)),
-            "max_groups": dict(r.get("max_groups", {}) or {}),
-        }
-        if depth["max_nints"] < 1 or not depth["min_snr"] > 0:
-            raise CampaignError("repeat: max_nints must be >= 1 and min_snr > 0")
-        for f, g in depth["max_groups"].items():
-            if f not in C.ALL_FILTERS:
-                raise CampaignError(f"repeat: max_groups: unknown filter {f!r}")
-            _int(g, f"repeat: max_groups[{f}]", lo=5, hi=1000)
+        depth = _depth(r, "repeat")
         # epoch_power > 1 crowds the epochs into the first months, where the sensitivity changes fastest
         power = float(r.get("epoch_power", 1.0))
         if not power > 0:
@@ -473,7 +479,7 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
         for name in c.get("stars", []):
             star = _star(name, "coronagraphy")
             for _ in range(c.get("visits", 1)):
-                b.visit(star, filters, float(rng.uniform(t0, t1)), c.get("dithers", 2))
+                b.visit(star, filters, float(rng.uniform(t0, t1)), c.get("dithers", 2), depth=_depth(c, "coronagraphy"))
 
     if "fnd" in rules:
         fd = rules["fnd"]

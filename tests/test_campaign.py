@@ -140,8 +140,13 @@ def test_repeat_star_depth_rule(demo):
             assert snr >= rep["min_snr"]
     deep = {e.filter for e in exps if e.star == C.REPEAT_STAR and e.nints > 2}
     assert {"F2100W", "F2550W"} <= deep
-    # the survey keeps the default (at most 2 integrations)
-    assert all(e.nints <= 2 for e in exps if e.star != C.REPEAT_STAR)
+    # the survey keeps the default (at most 2 integrations); the coronagraphic stars have their own depth
+    assert all(e.nints <= 2 for e in exps if e.star != C.REPEAT_STAR and e.filter not in C.CORON_FILTERS)
+    cor = rules["coronagraphy"]
+    for e in exps:
+        if e.filter in C.CORON_FILTERS:
+            assert e.nints <= cor["max_nints"] and e.ngroups <= cor["max_groups"][e.filter]
+    assert {(e.ngroups, e.nints) for e in exps if e.filter in ("F1550C", "F2300C")} == {(40, 4)}
     with pytest.raises(CP.CampaignError, match="max_nints must be >= 1"):
         CP.expand_campaign(dict(rules, repeat=dict(rep, max_nints=0)))
 
@@ -154,7 +159,8 @@ def test_repeat_star_group_cap_per_filter(demo):
     rep = [e for e in exps if e.star == C.REPEAT_STAR and e.subarray == "SUB256"]
     for f, cap in caps.items():
         assert {e.ngroups for e in rep if e.filter == f} == {cap}
-    assert max(e.ngroups for e in exps if e.star != C.REPEAT_STAR and e.subarray != "FULL") <= rules["max_groups"]
+    others = [e for e in exps if e.star != C.REPEAT_STAR and e.subarray != "FULL" and e.filter not in C.CORON_FILTERS]
+    assert max(e.ngroups for e in others) <= rules["max_groups"]
     assert max(e.ngroups for e in rep if e.filter not in caps) <= rules["max_groups"]
     # the repeat star's F2550W exposures reach S/N > 50 (sky-limited: S/N ~ sqrt(time))
     star = C.STARS[C.REPEAT_STAR]
