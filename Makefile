@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@if [ -f $(DEMO_DIR)/truth.ecsv ]; then echo "campaign $(DEMO_DIR) exists: not simulated again"; \
 	else $(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR); fi
-	$(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew
+	$(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew --sky-star-wings subtract
 	$(PY) calc_webbpsfs.py --root $(DEMO_DIR) --all --like-simulation
 	# a failed set or mosaic is reported by the step and the chain goes on
 	-$(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from absflux import constants as C
 from absflux.cli import fail, setup_logging
+from absflux.pipeline import SKY_STAR_WINGS
 
 ORDER = ("F2300C", "F1550C", "F1140C", "F1065C") + C.IMAGER_FILTERS + ("FND",)
 TYPE_ORDER = ("SolarAnalogs", "HotStars", "ADwarfs")
@@ -38,6 +39,13 @@ def build_parser():
     p.add_argument("--jobs", type=int, default=1, help="sets reduced in parallel (default 1)")
     p.add_argument("--onlynew", action="store_true", help="skip finished sets (mosaics present; pipeline_all_new)")
     p.add_argument("--no-bkgsub", action="store_true", help="do not make the background-subtracted mosaics")
+    p.add_argument(
+        "--sky-star-wings",
+        default="keep",
+        choices=SKY_STAR_WINGS,
+        help="sky of the bkgsub mosaics: keep (the original) or subtract the star's wing profile "
+        "(see pipeline_one_filter.py; default keep)",
+    )
     p.add_argument(
         "--nmasks", action="store_true", help="new masks Masks/jwst_miri_mask_<F>.fits (the original's EXTOPT)"
     )
@@ -112,6 +120,7 @@ def main(argv=None) -> int:
             flatfile=ov.get("nflats"),
             step_parameters=steppars,
             maximum_cores=cores,
+            sky_star_wings=args.sky_star_wings,
         )
         for stype in [t for t in TYPE_ORDER + ("Asteroids",) if t in args.dirs]:
             fdir = args.root / stype / filt

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from absflux import constants as C
 from absflux.cli import fail, setup_logging
+from absflux.pipeline import SKY_STAR_WINGS
 
 DIRS = ("HotStars", "ADwarfs", "SolarAnalogs", "Asteroids", "all")
 
@@ -22,7 +23,9 @@ DIRS = ("HotStars", "ADwarfs", "SolarAnalogs", "Asteroids", "all")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--filter", default="F770W", choices=C.ALL_FILTERS, help="filter to reduce (default F770W)")
-    p.add_argument("--dir", default="ADwarfs", choices=DIRS, help="star type directory; 'all' = the three types")
+    p.add_argument(
+        "--dir", default="ADwarfs", choices=DIRS, help="star type directory; 'all' = every type that has this filter"
+    )
     p.add_argument(
         "--stage",
         default="all",
@@ -46,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--photomfile", type=Path, help="photom override (default: CRDS)")
     p.add_argument("--onlynew", action="store_true", help="skip sets whose directory already exists")
     p.add_argument("--bkgsub", action="store_true", help="subtract a per-visit median sky before Image3")
+    p.add_argument(
+        "--sky-star-wings",
+        default="keep",
+        choices=SKY_STAR_WINGS,
+        help="--bkgsub sky: keep = the original (the star's wings beyond the 3 FWHM mask enter the sky of the "
+        "other dithers), subtract = remove each exposure's azimuthal wing profile first (default keep)",
+    )
     p.add_argument(
         "--step-params",
         type=Path,
@@ -91,6 +101,7 @@ def options_from_args(args, filt: str):
         step_parameters=load_step_parameter_file(args.step_params) if args.step_params else {},
         maximum_cores=args.maximum_cores,
         save_ramps=args.save_ramps,
+        sky_star_wings=args.sky_star_wings,
     )
 
 
@@ -104,6 +115,11 @@ def main(argv=None) -> int:
     try:
         opts = options_from_args(args, args.filter)
         types = C.STAR_TYPES if args.dir == "all" else (args.dir,)
+        if args.dir == "all":
+            # 'all' means the types observed in this filter (coronagraphic stars are not in every type)
+            types = tuple(t for t in types if (args.root / t / args.filter).is_dir())
+            if not types:
+                raise PipelineInputError(f"{args.root}: no type directory has a {args.filter} directory")
         for t in types:  # validate every input before any processing
             sort_uncal(args.root / t / args.filter, args.filter)
         crds = select_crds(args.root, args.crds_cache)

@@ -332,7 +332,62 @@ def find_star(data: np.ndarray, wcs, ra: float, dec: float, fwhm: float, size_fw
     return float(peaks["x_peak"][k] + xs.start), float(peaks["y_peak"][k] + ys.start)
 
 
-def make_sky(cal_files: list[Path], filt: str, scalebkg: bool = True) -> tuple[np.ndarray, list[Path]]:
+#: ``--sky-star-wings`` choices: keep = the original (wings beyond the mask enter the sky), subtract = remove them first.
+SKY_STAR_WINGS = ("keep", "subtract")
+
+
+def star_wing_image(data: np.ndarray, xc: float, yc: float, r_in: float, width: float) -> np.ndarray:
+    """Azimuthally averaged light of the star beyond ``r_in`` above the image median.
+
+    ``data`` is a sky image with the star (NaN inside ``r_in`` and at bad
+    pixels).  In rings of ``width`` pixels from ``r_in`` outwards the mean of
+    the pixels within 5 robust sigma of the ring median, minus the median of
+    the whole image, is the star's wing (a fixed detector pattern is not
+    centred on the star and averages out in a ring); the profile is
+    interpolated linearly in radius, negative values are set to zero, and the
+    image is zero inside ``r_in``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The wing image (same shape as ``data``).
+    """
+    if not (r_in > 0 and width > 0):
+        raise ValueError(f"star_wing_image: r_in and width must be positive, got {r_in}, {width}")
+    yy, xx = np.indices(data.shape)
+    r = np.hypot(xx - xc, yy - yc)
+    ok = np.isfinite(data)
+    if not ok.any():
+        return np.zeros(data.shape)
+    level = float(np.median(data[ok]))
+    sel = ok & (r >= r_in)
+    rv, dv = r[sel], data[sel]
+    ring = ((rv - r_in) // width).astype(np.int64)
+    order = np.argsort(ring, kind="stable")
+    ring, rv, dv = ring[order], rv[order], dv[order]
+    starts = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])
+    centres, prof = [], []
+    for a, b in zip(starts, np.r_[starts[1:], ring.size], strict=True):
+        if b - a >= 20:
+            v = dv[a:b]
+            med = float(np.median(v))
+            rsig = 1.4826 * float(np.median(np.abs(v - med)))
+            # a mean (not the median) keeps the PSF's spikes and rings, which the other dithers see;
+            # the 5-sigma cut drops cosmic-ray residuals and other sources
+            keep = np.abs(v - med) <= 5.0 * rsig if rsig > 0 else np.ones(v.size, bool)
+            centres.append(float(np.mean(rv[a:b])))
+            prof.append(float(np.mean(v[keep])) - level)
+    wing = np.zeros(data.shape)
+    if not centres:
+        return wing
+    out = r >= r_in
+    wing[out] = np.clip(np.interp(r[out], centres, prof, right=0.0), 0.0, None)
+    return wing
+
+
+def make_sky(
+    cal_files: list[Path], filt: str, scalebkg: bool = True, star_wings: str = "keep"
+) -> tuple[np.ndarray, list[Path]]:
     """Per-visit median sky and sky-subtracted cal files (spec 3.2, with fixes).
 
     Writes ``*_cal_mask.fits`` and ``*_skysub_cal.fits`` next to the inputs and
@@ -343,8 +398,21 @@ def make_sky(cal_files: list[Path], filt: str, scalebkg: bool = True) -> tuple[n
     at its expected position as well as at the peak found near it (the
     original masked only the peak, which for a faint star can be noise, so
     that the star entered the sky and was subtracted from itself).
+
+    ``star_wings='subtract'`` (not in the original) removes each exposure's
+    azimuthal wing profile beyond the 3 FWHM mask (:func:`star_wing_image`)
+    before the exposures are combined.  With 'keep' (the original) the sky at
+    the star's position in one exposure comes from the others, where the
+    star's wings lie at the dither offset; broad PSFs with two close dithers
+    (coronagraphy, F2550W) then lose 0.5-1.5% of their flux inside the
+    aperture in the bkgsub mosaics.
     """
+    if star_wings not in SKY_STAR_WINGS:
+        raise PipelineInputError(f"star_wings must be one of {', '.join(SKY_STAR_WINGS)}, got {star_wings!r}")
+    import warnings
+
     from astropy.stats import sigma_clipped_stats
+    from astropy.utils.exceptions import AstropyUserWarning
     from stdatamodels.jwst import datamodels as dm
 
     files = sorted(Path(f) for f in cal_files)
@@ -379,13 +447,22 @@ def make_sky(cal_files: list[Path], filt: str, scalebkg: bool = True) -> tuple[n
             masked.data = d.astype(np.float32)
             _save_model(masked, f.with_name(f.name.replace("_cal.fits", "_cal_mask.fits")))
             masked.close()
+            if star_wings == "subtract":
+                # the last centre is the peak found in the image (else the expected position)
+                xc, yc = m.meta.wcs.invert(*centres[-1])
+                rmask = radius_arcsec / C.MOSAIC_PIXEL_SCALE
+                d = d - star_wing_image(d, float(xc), float(yc), rmask, max(2.0, 0.5 * fwhm))
             meds.append(float(np.nanmedian(d)))
             stack.append(d)
     stack = np.array(stack)
     medsky = float(np.mean(meds))
     if scalebkg:
         stack = stack + (medsky - np.array(meds))[:, None, None]
-    sky, _, _ = sigma_clipped_stats(stack, axis=0, sigma_lower=3.0, sigma_upper=1.0, maxiters=5)
+    with warnings.catch_warnings():
+        # pixels masked in every exposure stay NaN and are flagged DO_NOT_USE below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        sky, _, _ = sigma_clipped_stats(stack, axis=0, sigma_lower=3.0, sigma_upper=1.0, maxiters=5)
     sky = np.asarray(sky, dtype=np.float64)
 
     out_files = []
@@ -513,6 +590,7 @@ class PipelineOptions:
     maximum_cores: str = "half"
     save_ramps: bool = False
     jump_sigma: float = 5.0
+    sky_star_wings: str = "keep"
 
 
 @dataclass
@@ -599,7 +677,7 @@ def run_set(ds: DataSet, set_dir: Path, filt: str, opts: PipelineOptions) -> lis
         cals = sorted(set_dir.glob("*mirimage_cal.fits"))
         if not cals:
             raise PipelineInputError(f"{set_dir}: no *mirimage_cal.fits files for the sky subtraction")
-        sky, _ = make_sky(cals, filt)
+        sky, _ = make_sky(cals, filt, star_wings=opts.sky_star_wings)
         m = dm.ImageModel(data=sky.astype(np.float32))
         from astropy.io import fits
 

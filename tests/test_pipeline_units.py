@@ -114,6 +114,8 @@ def test_cli_bad_inputs(tmp_path):
     r = _run(["--filter", "F770W", "--dir", "HotStars", "--root", str(tmp_path)], tmp_path)
     assert r.returncode == 2 and "filter directory does not exist" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    r = _run(["--filter", "F1550C", "--dir", "all", "--root", str(tmp_path)], tmp_path)
+    assert r.returncode == 2 and "no type directory has a F1550C directory" in r.stderr
     d = tmp_path / "HotStars" / "F770W"
     d.mkdir(parents=True)
     _fake_uncal(d / "jw01537001001_02101_00001_mirimage_uncal.fits", "GD 71", "F2100W")
@@ -122,3 +124,32 @@ def test_cli_bad_inputs(tmp_path):
     r = _run(["--filter", "F770W", "--dir", "HotStars", "--root", str(tmp_path), "--flatfile", "nope.fits"], tmp_path)
     assert r.returncode == 2 and "nope.fits" in r.stderr
     assert sorted(p.name for p in d.iterdir()) == ["jw01537001001_02101_00001_mirimage_uncal.fits"]
+
+
+def test_star_wing_image_recovers_an_injected_profile():
+    """A power-law wing on a sky with a gradient and noise comes back ring by ring; the gradient drops out."""
+    from absflux.pipeline import star_wing_image
+
+    rng = np.random.default_rng(7)
+    ny, nx, xc, yc, r_in = 220, 240, 110.3, 104.6, 12.0
+    yy, xx = np.indices((ny, nx))
+    r = np.hypot(xx - xc, yy - yc)
+    wing = 4000.0 / np.maximum(r, 1.0) ** 2.5
+    gradient = 0.004 * (xx - nx / 2)  # a detector pattern not centred on the star
+    data = 20.0 + gradient + wing + rng.normal(0.0, 1.0, (ny, nx))
+    data[r < r_in] = np.nan
+    w = star_wing_image(data, xc, yc, r_in, 2.0)
+    assert np.all(w[r < r_in] == 0) and np.all(w >= 0)
+    # the reference level is the image median, which the wing itself raises a little
+    offset = np.nanmedian(data) - 20.0
+    assert 0 < offset < 0.15
+    for rr in (14.0, 20.0, 35.0, 60.0):
+        ring = (r > rr - 1) & (r < rr + 1)
+        # ring means agree to the noise of ~2 rings of pixels (sigma 1 per pixel)
+        assert np.mean(w[ring]) == pytest.approx(np.mean(wing[ring]) - offset, abs=4.0 / np.sqrt(ring.sum()))
+    # no star: nothing to subtract beyond the noise
+    flat = 20.0 + rng.normal(0.0, 1.0, (ny, nx))
+    flat[r < r_in] = np.nan
+    assert np.abs(star_wing_image(flat, xc, yc, r_in, 2.0)).max() < 0.3
+    with pytest.raises(ValueError, match="positive"):
+        star_wing_image(data, xc, yc, 0.0, 2.0)
