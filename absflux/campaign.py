@@ -14,7 +14,7 @@ Rules (all optional except ``name``)::
     mjd_range: [59725.0, 60800.0]
     psf: {fov_pixels: 256, oversample: 4, nlambda: 10}
     cosmic_ray_rate: 0.05            # hits per 1000 pixels per second
-    repeat:     {star, filters, epochs, subarray, dithers, other_subarrays: {SUBARRAY: [epoch indices]},
+    repeat:     {star, filters, epochs, subarray, dithers (n or {FILTER: n, default: n}), other_subarrays: {SUBARRAY: [epoch indices]},
                  min_snr: 50, max_nints: 2,   # deeper repeat-star exposures (more integrations)
                  max_groups: {F2550W: 50},    # per-filter NGROUPS cap of the repeat star (subarrays)
                  epoch_power: 1}              # epochs at t0 + (t1 - t0) (i / (n - 1))^power
@@ -213,6 +213,7 @@ def validate_campaign(rules, source: str = "campaign") -> None:
         _star(r.get("star"), f"{source}: repeat")
         _filters(r.get("filters", "imager"), f"{source}: repeat")
         _int(r.get("epochs", 8), f"{source}: repeat.epochs", 2, 200)
+        _dithers(r.get("dithers", 2), f"{source}: repeat")
         if r.get("subarray", "SUB256") not in C.IMAGER_SUBARRAYS:
             raise CampaignError(f"{source}: repeat.subarray must be one of {', '.join(C.IMAGER_SUBARRAYS)}")
         for s in r.get("other_subarrays", {}):
@@ -360,6 +361,20 @@ def _depth(section: dict, where: str) -> dict:
     return depth
 
 
+def _dithers(value, where: str) -> int | dict:
+    """Dither count of a section: an integer, or {FILTER: n, default: n} (default 2)."""
+    n_max = len(DITHER_OFFSETS)
+    if isinstance(value, dict):
+        out = {}
+        for f, n in value.items():
+            if f != "default" and f not in C.ALL_FILTERS:
+                raise CampaignError(f"{where}: dithers: unknown filter {f!r}")
+            out[f] = _int(n, f"{where}: dithers[{f}]", lo=1, hi=n_max)
+        out.setdefault("default", 2)
+        return out
+    return _int(value, f"{where}: dithers", lo=1, hi=n_max)
+
+
 def _program_for(mjd: float, startype: str) -> int:
     if mjd < 59760:
         return 1027 if startype != "SolarAnalogs" else 1028
@@ -398,7 +413,8 @@ class _Builder:
                 self.skipped.append(f"{star.name} {filt}: would saturate in {where}")
                 continue
             sub, ngroups, nints = ro
-            nd = 1 if filt == C.FND_FILTER else dithers
+            nd = dithers.get(filt, dithers["default"]) if isinstance(dithers, dict) else dithers
+            nd = 1 if filt == C.FND_FILTER else nd
             for k in range(nd):
                 dx, dy = DITHER_OFFSETS[k % len(DITHER_OFFSETS)]
                 e = Exposure(
@@ -445,6 +461,7 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
         n = r.get("epochs", 8)
         # the repeat star sets the time dependence: it may get deeper exposures than the survey
         depth = _depth(r, "repeat")
+        ndith = _dithers(r.get("dithers", 2), "repeat")
         # epoch_power > 1 crowds the epochs into the first months, where the sensitivity changes fastest
         power = float(r.get("epoch_power", 1.0))
         if not power > 0:
@@ -457,7 +474,7 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
                 other[int(i)] = sub
         for i, mjd in enumerate(epochs):
             sub = other.get(i, r.get("subarray", "SUB256"))
-            b.visit(star, filters, float(mjd), r.get("dithers", 2), subarray=sub, fixed_subarray=True, depth=depth)
+            b.visit(star, filters, float(mjd), ndith, subarray=sub, fixed_subarray=True, depth=depth)
 
     for br in rules.get("bridging", []) or []:
         star = _star(br["star"], "bridging")

@@ -36,6 +36,9 @@ def test_unknown_preset():
         ("name: x\nmjd_range: [60000, 59000]\n", "mjd_range"),
         ("name: x\ncoronagraphy: {stars: [HD 2811], filters: [F770W]}\n", "coronagraphic filters"),
         ("name: x\ntruth: {calfactors: {F770W: -1}}\n", "positive"),
+        ("name: x\nrepeat: {star: BD+60 1753, dithers: {F999W: 2}}\n", "dithers: unknown filter 'F999W'"),
+        ("name: x\nrepeat: {star: BD+60 1753, dithers: {F560W: 9}}\n", r"dithers\[F560W\]"),
+        ("name: x\nrepeat: {star: BD+60 1753, dithers: 0}\n", "dithers: expected an integer"),
     ],
 )
 def test_malformed_campaign_files(tmp_path, text, message):
@@ -88,6 +91,12 @@ def test_demo_campaign_shape(demo):
     subs = Counter(e.subarray for e in exps if e.filter in C.IMAGER_FILTERS)
     assert subs["SUB256"] > sum(subs.values()) / 2
     assert all(subs[s] > 0 for s in C.IMAGER_SUBARRAYS)
+    # the repeat star: four dithers except in the long-wave filters (per-filter rule of the preset)
+    ndith = {e.filter: e.ndither for e in rep if e.subarray == "SUB256"}
+    assert ndith == {f: 2 if f in ("F2100W", "F2550W") else 4 for f in C.IMAGER_FILTERS}
+    assert Counter(e.filter for e in rep)["F560W"] == 4 * len(
+        {(e.program, e.observation) for e in rep if e.filter == "F560W"}
+    )
     # 2-4 dithers, aliases used as header names
     assert {e.ndither for e in exps if e.filter != "FND"} <= {2, 3, 4}
     assert "J1757132" in {e.targname for e in exps}
