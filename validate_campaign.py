@@ -26,7 +26,10 @@ EPILOG = """\
 Compared quantities (truth from <basedir>/truth.ecsv, written by simulate_campaign.py):
   C         calibration factor at t0 in FULL per filter: the FULL row of the photom file (--photom; default
             the newest Photom/jwst_miri_photom_*.fits), or the step-9 _ave.dat files when there is no photom
-            file; passes when |C/C_true - 1| <= max(--tol-c, --nsigma x uncertainty/C_true).
+            file; passes when |C/C_true - 1| <= max(--tol-c, --nsigma x uncertainty/C_true), the uncertainty
+            combining that of the average (the spread of the stars) and the time curve's sigma(t) (see
+            time) at the filter's observation epochs (median over its exposures), since C(t0) is the
+            average of observations corrected by that curve; capped at --tol-time-max like the time curves.
   time      the time correction (1 - lossperyear dt/365)(amplitude exp(-dt/tau) + const) of the photom file
             (or the repeat-fit files) against the injected one, over the whole time span of the campaign
             (t0 to the last exposure, every --time-step days); the largest relative difference must be <=
@@ -232,11 +235,17 @@ def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves
             if fp.is_file():
                 corr = CF.read_repeat_fit(fp, f).correction(grid)
                 inputs.append(fp)
-        sig = unc if (unc is not None and np.isfinite(unc)) else 0.0
-        tol_c = max(args.tol_c, args.nsigma * sig / ctrue)
-        rows.add("C", f, "FULL", C.STARTDAY, rec, unc, ctrue, tol_c, src)
         strue = SD.relative_sensitivity(f, grid, coeffs=tc_true)
         sig_t = time_sigma(basedir, f, grid, boot)
+        # C(t0) comes from observations at later epochs corrected by the fitted curve: the curve's
+        # uncertainty at those epochs (median over the filter's exposures) adds to the spread of the stars
+        epochs = np.asarray(truth["expmid"][np.asarray(truth["filter"]) == f], float)
+        sig_tc = float(np.median(np.interp(epochs, grid, sig_t))) if epochs.size else 0.0
+        sig = unc if (unc is not None and np.isfinite(unc)) else 0.0
+        unc_tot = float(np.hypot(sig, sig_tc * ctrue)) if rec is not None else unc
+        tol_c = min(max(args.tol_c, args.nsigma * unc_tot / ctrue), max(args.tol_c, args.tol_time_max))
+        note = f"time-curve sigma {100 * sig_tc:.2f}% included" if sig_tc > 0 else ""
+        rows.add("C", f, "FULL", C.STARTDAY, rec, unc_tot, ctrue, tol_c, src, note)
         # a curve the data hardly constrain must not pass on its own large uncertainty
         allowed = np.minimum(np.maximum(args.tol_time, args.nsigma * sig_t), max(args.tol_time, args.tol_time_max))
         if corr is not None and np.all(np.isfinite(corr)):

@@ -139,6 +139,25 @@ def test_c_passes_within_two_sigma(tmp_path, capsys):
     assert t[t["quantity"] == "C"]["tolerance"][0] == pytest.approx(0.009 * 1.008, rel=1e-5)
 
 
+def test_c_uncertainty_includes_the_time_curve(tmp_path, capsys, monkeypatch):
+    """C(t0) is corrected by the fitted curve: its sigma(t) at the filter's epochs adds to the stars' spread."""
+    make_truth(tmp_path)
+    write_products(tmp_path, cal_scale=1.008)
+    rc, _, t = run(tmp_path, capsys)
+    assert rc == 1  # 0.8% > max(0.5%, 2 x 0.1%)
+    monkeypatch.setattr(validate_campaign, "time_sigma", lambda basedir, f, grid, cache: np.full(len(grid), 0.004))
+    rc, _, t = run(tmp_path, capsys)
+    row = t[(t["quantity"] == "C") & (t["filter"] == "F770W")][0]
+    ctrue = SD.TRUE_CALFACTOR["F770W"]
+    assert row["uncertainty"] == pytest.approx(ctrue * np.hypot(0.001 * 1.008, 0.004), rel=1e-6)
+    assert row["tolerance"] == pytest.approx(2 * np.hypot(0.001 * 1.008, 0.004), rel=1e-6)
+    assert rc == 0 and "time-curve sigma 0.40%" in row["note"]
+    # a curve the data hardly constrain does not buy an allowance beyond --tol-time-max
+    monkeypatch.setattr(validate_campaign, "time_sigma", lambda basedir, f, grid, cache: np.full(len(grid), 0.05))
+    rc, _, t = run(tmp_path, capsys)
+    assert t[t["quantity"] == "C"]["tolerance"][0] == pytest.approx(0.02)
+
+
 def test_missing_products_and_bad_inputs(tmp_path, capsys):
     make_truth(tmp_path)
     write_products(tmp_path)
