@@ -322,7 +322,7 @@ def find_star(data: np.ndarray, wcs, ra: float, dec: float, fwhm: float, size_fw
     cut = data[ys, xs]
     if cut.size == 0 or not np.any(np.isfinite(cut)):
         return None
-    _, med, std = sigma_clipped_stats(cut, sigma=3.0)
+    _, med, std = sigma_clipped_stats(cut[np.isfinite(cut)], sigma=3.0)
     std = min(std, 10.0)
     box = max(int(round(2 * fwhm)), 3)
     peaks = find_peaks(np.nan_to_num(cut, nan=med), threshold=med + 5 * std, box_size=box)
