@@ -16,32 +16,36 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# Each step skips work already done, so an interrupted `make demo` resumes.
+# Each step skips work already done, so an interrupted `make demo` resumes.  Every step is timed
+# (absflux/steptime.py); the table of wall times is printed after the validation table.
+STEP = $(PY) -m absflux.steptime --log $(DEMO_DIR)/step_times.tsv --label
 demo: $(STAMP)
+	@mkdir -p $(DEMO_DIR) && rm -f $(DEMO_DIR)/step_times.tsv
 	@if [ -f $(DEMO_DIR)/truth.ecsv ]; then echo "campaign $(DEMO_DIR) exists: not simulated again"; \
-	else $(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR); fi
-	$(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew --sky-star-wings subtract
-	$(PY) calc_webbpsfs.py --root $(DEMO_DIR) --all --like-simulation
+	else $(STEP) "0 simulate the campaign" -- $(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR); fi
+	$(STEP) "1 jwst pipeline (--jobs 2)" -- $(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew --sky-star-wings subtract
+	$(STEP) "2 PSF files" -- $(PY) calc_webbpsfs.py --root $(DEMO_DIR) --all --like-simulation
 	# a failed set or mosaic is reported by the step and the chain goes on
-	-$(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
-	$(PY) create_apcor_reffile.py --root $(DEMO_DIR) --version demo
-	-$(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
+	-$(STEP) "3 encircled energies" -- $(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
+	$(STEP) "4 APCORR reference file" -- $(PY) create_apcor_reffile.py --root $(DEMO_DIR) --version demo
+	-$(STEP) "5 photometry of the mosaics" -- $(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
 	# per-exposure photometry of the repeat star (sensitivity figure) and of F770W (dither report)
-	for f in F560W F770W F1000W F1130W F1280W F1500W F1800W F2100W F2550W; do \
-	  $(PY) aper_one_filter.py --root $(DEMO_DIR) --dir ADwarfs --filter $$f --indivcals --no-png --skip-bad || exit 1; done
-	-$(PY) aper_one_filter.py --root $(DEMO_DIR) --dir all --filter F770W --indivmos --no-png --skip-bad
-	$(PY) model_fluxes.py --root $(DEMO_DIR) --grieke
-	$(PY) model_fluxes.py --root $(DEMO_DIR)
-	$(PY) plot_repeatability.py --basedir $(DEMO_DIR) --docs --png
-	$(PY) generate_coron_repeat_from_imager.py --basedir $(DEMO_DIR)
-	$(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F770W --png
-	$(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F1280W --png
-	$(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --xaxisval subarr --noignore --png
-	$(PY) plot_subtrans_allobs.py --basedir $(DEMO_DIR) --derive --png
-	$(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --png
-	$(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --xaxisval srctype --png
-	$(PY) create_photom_reffile.py --basedir $(DEMO_DIR) --version demo
-	-$(PY) validate_campaign.py --basedir $(DEMO_DIR)
+	$(STEP) "5 per-exposure photometry" -- sh -c 'for f in F560W F770W F1000W F1130W F1280W F1500W F1800W F2100W F2550W; do \
+	  $(PY) aper_one_filter.py --root $(DEMO_DIR) --dir ADwarfs --filter $$f --indivcals --no-png --skip-bad || exit 1; done'
+	-$(STEP) "5 per-mosaic photometry (F770W)" -- $(PY) aper_one_filter.py --root $(DEMO_DIR) --dir all --filter F770W --indivmos --no-png --skip-bad
+	$(STEP) "6 model flux densities (G. Rieke)" -- $(PY) model_fluxes.py --root $(DEMO_DIR) --grieke
+	$(STEP) "6 model flux densities (CALSPEC)" -- $(PY) model_fluxes.py --root $(DEMO_DIR)
+	$(STEP) "7 time dependence" -- $(PY) plot_repeatability.py --basedir $(DEMO_DIR) --docs --png
+	$(STEP) "7 coronagraphic/FND time dependence" -- $(PY) generate_coron_repeat_from_imager.py --basedir $(DEMO_DIR)
+	$(STEP) "8 subarray transfer F770W" -- $(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F770W --png
+	$(STEP) "8 subarray transfer F1280W" -- $(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F1280W --png
+	$(STEP) "8 C by subarray" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --xaxisval subarr --noignore --png
+	$(STEP) "8 subarray factors from all observations" -- $(PY) plot_subtrans_allobs.py --basedir $(DEMO_DIR) --derive --png
+	$(STEP) "9 calibration factors" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --png
+	$(STEP) "9 C by source type" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --xaxisval srctype --png
+	$(STEP) "10 PHOTOM reference file" -- $(PY) create_photom_reffile.py --basedir $(DEMO_DIR) --version demo
+	-$(STEP) "validation" -- $(PY) validate_campaign.py --basedir $(DEMO_DIR)
+	@$(PY) -m absflux.steptime --report $(DEMO_DIR)/step_times.tsv
 
 # Paper figures and tables from the current outputs of the demo (after `make demo`).
 figures: $(STAMP)
