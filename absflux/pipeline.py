@@ -429,7 +429,8 @@ def make_sky(
             log.warning("%s: no star found near the target position: sky mask at the expected position", files[1])
         else:
             centres.append(tuple(float(v) for v in ref.meta.wcs(*pos)))
-    radius_arcsec = 3.0 * fwhm * C.MOSAIC_PIXEL_SCALE
+    # exclusion radius in pixels (the cal images have ~0.11" pixels, the FWHM table is in those)
+    rmask = 3.0 * fwhm
 
     stack, meds = [], []
     for f in files:
@@ -439,18 +440,15 @@ def make_sky(
             yy, xx = np.indices(d.shape)
             # The star is masked at its expected position and at the peak found there: for a faint star
             # the brightest peak may be noise, and an unmasked star would be subtracted from itself.
-            # (pixel scale of the cal images is ~0.11"; exclusion in pixels)
             for cra, cdec in centres:
                 xc, yc = m.meta.wcs.invert(cra, cdec)
-                d[np.hypot(xx - xc, yy - yc) <= radius_arcsec / C.MOSAIC_PIXEL_SCALE] = np.nan
+                d[np.hypot(xx - xc, yy - yc) <= rmask] = np.nan
             masked = m.copy()
             masked.data = d.astype(np.float32)
             _save_model(masked, f.with_name(f.name.replace("_cal.fits", "_cal_mask.fits")))
             masked.close()
             if star_wings == "subtract":
-                # the last centre is the peak found in the image (else the expected position)
-                xc, yc = m.meta.wcs.invert(*centres[-1])
-                rmask = radius_arcsec / C.MOSAIC_PIXEL_SCALE
+                # (xc, yc) is the last centre: the peak found in the image, else the expected position
                 d = d - star_wing_image(d, float(xc), float(yc), rmask, max(2.0, 0.5 * fwhm))
             meds.append(float(np.nanmedian(d)))
             stack.append(d)
