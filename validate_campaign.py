@@ -27,17 +27,20 @@ Compared quantities (truth from <basedir>/truth.ecsv, written by simulate_campai
   C         calibration factor at t0 in FULL per filter: the FULL row of the photom file (--photom; default
             the newest Photom/jwst_miri_photom_*.fits), or the step-9 _ave.dat files when there is no photom
             file; passes when |C/C_true - 1| <= max(--tol-c, --nsigma x uncertainty/C_true), the uncertainty
-            combining that of the average (the spread of the stars) and the time curve's sigma(t) (see
+            combining that of the average (the spread of the stars, or the error their photometric errors
+            imply - avecalfac_uncphot of the _ave.dat - when larger), the time curve's sigma(t) (see
             time) at the filter's observation epochs (median over its exposures), since C(t0) is the
-            average of observations corrected by that curve; capped at --tol-time-max like the time curves.
+            average of observations corrected by that curve, and the standard error of the filter's
+            aperture correction (APCORR _full table: apcor_unc / sqrt(nsets - 1)), which every star shares;
+            capped at --tol-time-max like the time curves.
   time      the time correction (1 - lossperyear dt/365)(amplitude exp(-dt/tau) + const) of the photom file
             (or the repeat-fit files) against the injected one, over the whole time span of the campaign
             (t0 to the last exposure, every --time-step days); the largest relative difference must be <=
             max(--tol-time, --nsigma x sigma(t)) at every epoch, sigma(t) = the statistical accuracy of the
             fitted curve: a seeded residual bootstrap of the step-7 fit (100 refits of the repeat series),
             or without photometry tables the fit's relative scatter x sqrt(free parameters / points) from
-            the repeat-fit file; the interpolated coronagraphic filters and FND take that of the imager
-            filter nearest in wavelength.  The allowance never exceeds --tol-time-max (default 0.02): a
+            the repeat-fit file; the interpolated coronagraphic filters and FND combine those of their two
+            imager filters, hypot((1 - w) sigma_1, w sigma_2).  The allowance never exceeds --tol-time-max (default 0.02): a
             curve the data hardly constrain fails instead of passing on its own uncertainty.
   subarray  the factors derived by plot_subtrans_allobs.py --derive (CalFacs/subarray_factors_derived.dat)
             against the injected subarr_cor, for every imager subarray observed in the campaign (--tol-subarray).
@@ -46,7 +49,8 @@ Compared quantities (truth from <basedir>/truth.ecsv, written by simulate_campai
             background-subtracted mosaics, when three are measured to 1%) at the photometry EE (0.7) against the effective injected
             one, injected total rate / background-subtracted aperture sum (median over the default mosaics
             measured to better than 1%; the aperture correction that makes the photometry exact, resampling
-            blur included); passes within max(--tol-apcorr, --nsigma x its standard error).  Without
+            blur included); passes within max(--tol-apcorr, --nsigma x sigma), sigma combining the standard
+            errors of the effective value and of the file's (apcor_unc / sqrt(nsets - 1) of its _full table).  Without
             photometry tables, and at the other --apcorr-ee fractions: against the injected PSF's
             (absflux.psf_model.true_aperture_corrections on the campaign's PSF files, no resampling blur).
 Writes the table (ECSV, --out; default <basedir>/validation.ecsv, with provenance) and the figure
@@ -127,8 +131,16 @@ def _fit_sigma(basedir, filt: str) -> float | None:
 def time_sigma(basedir, filt: str, grid, cache: dict) -> np.ndarray:
     """sigma(t) of the time curve of ``filt`` on ``grid``: bootstrap, else the average sigma_curve, else 0.
 
-    Interpolated filters (coronagraphic, FND) take that of the imager filter nearest in wavelength.
+    Interpolated filters (coronagraphic, FND; ``constants.CORON_INTERP_PAIRS``) combine the sigmas of
+    their two imager filters with the interpolation weight w: hypot((1 - w) s_1, w s_2).
     """
+    if filt in C.CORON_INTERP_PAIRS:
+        # the curve is (1 - w) curve_1 + w curve_2 of two independent fits
+        f1, f2 = C.CORON_INTERP_PAIRS[filt]
+        lam, l1, l2 = (C.CORON_INTERP_PIVOTS[f] for f in (filt, f1, f2))
+        w = (lam - l1) / (l2 - l1)
+        s1, s2 = (time_sigma(basedir, f, grid, cache) for f in (f1, f2))
+        return np.hypot((1.0 - w) * s1, w * s2)
     src = filt
     if filt not in C.IMAGER_FILTERS:
         src = min(C.IMAGER_FILTERS, key=lambda g: abs(C.PIVOT_WAVELENGTH[g] - C.PIVOT_WAVELENGTH[filt]))
@@ -160,7 +172,9 @@ def bootstrap_curve_sigma(basedir, filt: str, grid, models=None, n: int = 100, s
 
     The repeat series of ``filt`` is fitted as plot_repeatability.py does (default exclusions and bridge
     window); ``n`` series made of the fitted curve plus residuals drawn with replacement (seeded) are
-    refitted, and the standard deviation of their normalised curves y(t)/y(t0) is returned.  A
+    refitted, and the standard deviation of their normalised curves y(t)/y(t0) is returned.  The residuals
+    are scaled by sqrt(n / (n - p)) (n points, p free parameters), since a fit's residuals underestimate
+    the scatter it was fitted to.  A
     statistical accuracy that, unlike the average of ``_fit_sigma``, grows where the epochs are sparse.
     ``models`` is the G. Rieke model-flux table.  None when the series cannot be built (no photometry
     tables or models).
@@ -180,7 +194,8 @@ def bootstrap_curve_sigma(basedir, filt: str, grid, models=None, n: int = 100, s
         return None
     rng = np.random.default_rng(seed)
     base = fit.curve(x)
-    resid = y - base
+    # fitted residuals are smaller than the noise by sqrt((n - p) / n): rescale them (modified residuals)
+    resid = (y - base) * np.sqrt(x.size / max(x.size - fit.npar, 1))
     xg = np.asarray(grid, float) - C.STARTDAY
     curves = []
     for _ in range(n):
@@ -194,8 +209,60 @@ def bootstrap_curve_sigma(basedir, filt: str, grid, models=None, n: int = 100, s
     return np.std(np.array(curves), axis=0, ddof=1)
 
 
-def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves: dict) -> list[Path]:
-    """C per filter and the time curves (photom file, or the step 7/9 files)."""
+def photometric_c_error(basedir, filt: str) -> float | None:
+    """The error of the average C implied by the photometric errors (``avecalfac_uncphot`` of step 9's _ave.dat).
+
+    None when the file or the column (written since absflux 0.1: older runs lack it) is absent.
+    """
+    from absflux import photom_reffile as PR
+
+    p = PR.ave_path(basedir, filt)
+    if not p.is_file():
+        return None
+    ave = Table.read(p, format="ascii.commented_header")
+    col = f"avecalfac_uncphot_{filt}"
+    if col not in ave.colnames:
+        return None
+    v = float(ave[col][0])
+    return v if np.isfinite(v) else None
+
+
+def apcorr_mean_error(apcorr, filt: str, eefraction: float = C.EE_FRACTION_PHOT) -> tuple[float, Path | None]:
+    """Relative standard error of the aperture correction of ``filt`` at ``eefraction`` in an APCORR file.
+
+    From its ``_full`` table: apcor_unc (population std of the vetted sets) / sqrt(nsets - 1) / apcor, on the
+    FULL row (or the filter's first row).  Every star of the filter is corrected by this one number, so its
+    error adds to that of the average C.  (0, None) without the table or its ``nsets`` column.
+    """
+    if apcorr is None:
+        return 0.0, None
+    full = Path(apcorr).with_name(Path(apcorr).stem + "_full.fits")
+    if not full.is_file():
+        return 0.0, None
+    t = Table.read(full)
+    if "nsets" not in t.colnames:
+        return 0.0, None
+    fcol = np.char.strip(np.asarray(t["filter"]).astype(str))
+    scol = np.char.strip(np.asarray(t["subarray"]).astype(str))
+    sel = (fcol == filt) & np.isclose(np.asarray(t["eefraction"], float), eefraction)
+    idx = np.flatnonzero(sel & (scol == "FULL"))
+    idx = idx if idx.size else np.flatnonzero(sel)
+    if idx.size == 0:
+        return 0.0, None
+    r = t[int(idx[0])]
+    n = int(r["nsets"])
+    if n < 2 or not float(r["apcor"]) > 0:
+        return 0.0, full
+    return float(r["apcor_unc"]) / np.sqrt(n - 1.0) / float(r["apcor"]), full
+
+
+def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves: dict, apcorr=None) -> list[Path]:
+    """C per filter and the time curves (photom file, or the step 7/9 files).
+
+    The uncertainty of C combines the larger of the average's spread and its photometric error, the
+    time curve's sigma(t) at the filter's epochs and the standard error of the filter's aperture
+    correction (``apcorr``, the APCORR file; its ``_full`` table).
+    """
     from absflux import calfactors as CF
     from absflux import photom_reffile as PR
     from absflux import sim_defaults as SD
@@ -242,9 +309,22 @@ def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves
         epochs = np.asarray(truth["expmid"][np.asarray(truth["filter"]) == f], float)
         sig_tc = float(np.median(np.interp(epochs, grid, sig_t))) if epochs.size else 0.0
         sig = unc if (unc is not None and np.isfinite(unc)) else 0.0
-        unc_tot = float(np.hypot(sig, sig_tc * ctrue)) if rec is not None else unc
+        # a few stars can agree by chance: never less than what their photometric errors imply
+        uphot = photometric_c_error(basedir, f)
+        sig = max(sig, uphot) if uphot is not None else sig
+        sig_ap, ap_full = apcorr_mean_error(apcorr, f)
+        if ap_full is not None and ap_full not in inputs:
+            inputs.append(ap_full)
+        unc_tot = float(np.sqrt(sig**2 + (sig_tc * ctrue) ** 2 + (sig_ap * ctrue) ** 2)) if rec is not None else unc
         tol_c = min(max(args.tol_c, args.nsigma * unc_tot / ctrue), max(args.tol_c, args.tol_time_max))
-        note = f"time-curve sigma {100 * sig_tc:.2f}% included" if sig_tc > 0 else ""
+        parts = [
+            f"stars {100 * sig / ctrue:.2f}%" + (" (phot. errors)" if uphot is not None and uphot >= (unc or 0) else "")
+        ]
+        if sig_tc > 0:
+            parts.append(f"time curve {100 * sig_tc:.2f}%")
+        if sig_ap > 0:
+            parts.append(f"apcorr {100 * sig_ap:.2f}%")
+        note = "sigma: " + ", ".join(parts)
         rows.add("C", f, "FULL", C.STARTDAY, rec, unc_tot, ctrue, tol_c, src, note)
         # a curve the data hardly constrain must not pass on its own large uncertainty
         allowed = np.minimum(np.maximum(args.tol_time, args.nsigma * sig_t), max(args.tol_time, args.tol_time_max))
@@ -339,9 +419,11 @@ def compare_apcorr(basedir, truth, filters, apcorr, args, rows: Rows) -> list[Pa
             idx = np.flatnonzero(sel & (scol == sub) & np.isclose(np.asarray(at["eefraction"], float), 0.7))
             if eff is not None and idx.size:
                 val, sem, n = eff
+                rec = float(at["apcorr"][idx[0]])
+                sem = float(np.hypot(sem, apcorr_mean_error(apcorr, f, C.EE_FRACTION_PHOT)[0] * rec))
                 tol = max(args.tol_apcorr, args.nsigma * sem / val)
                 note = f"effective ({n} bkgsub mosaics)"
-                rows.add("apcorr", f, sub, 0.7, float(at["apcorr"][idx[0]]), sem, val, tol, Path(apcorr).name, note)
+                rows.add("apcorr", f, sub, 0.7, rec, sem, val, tol, Path(apcorr).name, note)
             continue
         if f not in C.IMAGER_FILTERS or f not in files:
             continue
@@ -356,6 +438,9 @@ def compare_apcorr(basedir, truth, filters, apcorr, args, rows: Rows) -> list[Pa
             eff = effective_apcorr(basedir, f, ee) if np.isclose(ee, C.EE_FRACTION_PHOT) else None
             if eff is not None:
                 val, sem, n = eff
+                # both are estimates: the effective one's and the vetted mean's standard errors
+                if rec is not None:
+                    sem = float(np.hypot(sem, apcorr_mean_error(apcorr, f, ee)[0] * rec))
                 tol = max(args.tol_apcorr, args.nsigma * sem / val)
                 rows.add("apcorr", f, sub, ee, rec, sem, val, tol, Path(apcorr).name, f"effective ({n} mosaics)")
                 continue
@@ -512,7 +597,7 @@ def main(argv=None) -> int:
     rows, curves = Rows(), {}
     try:
         inputs = [truth_path]
-        inputs += compare_c_and_time(basedir, truth, filters, photom, args, rows, curves)
+        inputs += compare_c_and_time(basedir, truth, filters, photom, args, rows, curves, apcorr)
         inputs += compare_subarrays(basedir, truth, args, rows)
         if apcorr is not None:
             inputs += compare_apcorr(basedir, truth, filters, apcorr, args, rows)

@@ -375,6 +375,7 @@ def reffile_rows(results: dict[str, FilterApcor]):
                         fa.radius_unc[i8],
                         fa.radius[i85],
                         fa.radius_unc[i85],
+                        fa.nsets,
                     )
                 )
     dtype = [
@@ -399,10 +400,15 @@ def reffile_rows(results: dict[str, FilterApcor]):
         "skyin_unc",
         "skyout",
         "skyout_unc",
+        "nsets",
     )
     cols = list(zip(*full, strict=True))
+    # nsets (new column): the number of vetted sets behind the mean; the error of the mean aperture
+    # correction is apcor_unc / sqrt(nsets - 1) (apcor_unc is their population std)
     ft = QTable(
-        [np.array(cols[0], dtype=str), np.array(cols[1], dtype=str)] + [np.array(c, dtype="f4") for c in cols[2:]],
+        [np.array(cols[0], dtype=str), np.array(cols[1], dtype=str)]
+        + [np.array(c, dtype="f4") for c in cols[2:-1]]
+        + [np.array(cols[-1], dtype="i4")],
         names=names,
     )
     return arr, Table(ft)

@@ -659,6 +659,37 @@ def compute_stats(values, weights, sigcut: float, maxiters: int = C.SIGCLIP_MAXI
     return Stats(mean, std, float(std_mean), clipped, sw)
 
 
+def propagated_std_mean(uncertainties, weights, cap: float | None = None) -> float:
+    """Uncertainty of the weighted mean from the measurement errors: sqrt(sum w^2 s^2) / sum w.
+
+    With weights 1/N_obs per star this is the error of the average of the stars' means that their
+    photometric errors alone imply.  Unlike ``std_mean`` (the spread of a few stars, spec 3.14.1) it
+    does not shrink when a handful of noisy stars happen to agree.  NaN for empty input or a
+    non-finite error.
+
+    Parameters
+    ----------
+    uncertainties : array_like
+        1-sigma errors of the values (same units as the values).
+    weights : array_like
+        Their weights (same shape).
+    cap : float, optional
+        Largest error an observation contributes.  Sigma clipping keeps a value only within
+        +- sigcut x std of the centre, so a value far noisier than that window is, if kept, spread
+        about uniformly over it: ``cap = sigcut x std / sqrt(3)`` bounds its contribution.
+    """
+    s = np.asarray(uncertainties, float)
+    w = np.asarray(weights, float)
+    if s.shape != w.shape:
+        raise ValueError("uncertainties and weights must have the same shape")
+    sw = float(np.sum(w))
+    if s.size == 0 or not sw > 0 or not np.all(np.isfinite(s)):
+        return float("nan")
+    if cap is not None and np.isfinite(cap) and cap > 0:
+        s = np.minimum(s, cap)
+    return float(np.sqrt(np.sum((w * s) ** 2)) / sw)
+
+
 def binned_stats(table: Table, column: str, bins, sigcut: float, reference: str) -> Table:
     """Statistics per category (subarray, star type or dither) of the used points.
 
@@ -889,6 +920,17 @@ def ave_table(res: CalfacResult) -> Table:
     t[f"avecalfac_unc_{f}"] = [st.std_mean]
     t[f"avecalfac_std_{f}"] = [st.std]
     t[f"avecalfac_npts_{f}"] = [st.npts]
+    # new column (after the original four): the error the photometric errors imply (each capped at the
+    # clipping window, sigcut x std / sqrt(3))
+    used = res.used
+    cap = res.sigcut * st.std / np.sqrt(3.0) if st.std else None
+    t[f"avecalfac_uncphot_{f}"] = [
+        propagated_std_mean(
+            np.asarray(res.table["calfac_unc"], float)[used], np.asarray(res.table["weight"], float)[used], cap
+        )
+        if "calfac_unc" in res.table.colnames and np.any(used)
+        else float("nan")
+    ]
     return t
 
 
@@ -908,7 +950,11 @@ def fit_table(res: CalfacResult) -> Table:
 
 
 def per_observation_table(res: CalfacResult) -> Table:
-    """The savefile: name, calfac_F, calfac_F_mean_dev (C/mean), calfac_F_med_dev (C/median), modflux_F [mJy]."""
+    """The savefile: name, calfac_F, calfac_F_mean_dev (C/mean), calfac_F_med_dev (C/median), modflux_F [mJy].
+
+    New columns after the original five: calfac_F_unc (photometric 1-sigma error of C), weight (1/N_obs
+    per star) and used (in the average: neither an ignored star nor sigma-clipped).
+    """
     f = res.filt
     t = Table()
     cal = np.asarray(res.table["calfac"], float)
@@ -918,6 +964,11 @@ def per_observation_table(res: CalfacResult) -> Table:
     t[f"calfac_{f}_med_dev"] = cal / res.median
     t[f"modflux_{f}"] = np.asarray(res.table["mflux"], float) * 1e3
     t[f"modflux_{f}"].unit = "mJy"
+    t[f"calfac_{f}_unc"] = (
+        np.asarray(res.table["calfac_unc"], float) if "calfac_unc" in res.table.colnames else np.full(len(cal), np.nan)
+    )
+    t["weight"] = np.asarray(res.table["weight"], float)
+    t["used"] = np.asarray(res.used, bool)
     return t
 
 

@@ -22,7 +22,8 @@ Rules (all optional except ``name``)::
     subtrans:   [{filter, star, mjd, subarrays, dithers}, ...]
     coronagraphy: {stars, filters, dithers, visits, min_snr, max_nints, max_groups}   # depth as for repeat
     fnd:        {star, visits}
-    survey:     {stars: all|[...], types: [...], filters_per_star, visits, dithers, full_fraction, min_snr}
+    survey:     {stars: all|[...], types: [...], filters_per_star, visits, dithers, full_fraction, min_snr,
+                 depth: {min_snr, max_nints, max_groups}}   # min_snr selects the filters; depth as for repeat
     truth:      {calfactors: {F: C}, sky: {F: DN/s}}   # overrides of absflux.sim_defaults
 
 ``filters`` may be a list or one of the words ``imager``, ``coron``, ``all``.
@@ -248,6 +249,10 @@ def validate_campaign(rules, source: str = "campaign") -> None:
         for t in sv.get("types", C.STAR_TYPES):
             if t not in C.STAR_TYPES:
                 raise CampaignError(f"{source}: survey.types: unknown star type {t!r}")
+        if "depth" in sv:
+            if not isinstance(sv["depth"], dict):
+                raise CampaignError(f"{source}: survey.depth must be a mapping (min_snr, max_nints, max_groups)")
+            _depth(sv["depth"], f"{source}: survey.depth")
     truth = rules.get("truth", {}) or {}
     for f, v in (truth.get("calfactors", {}) or {}).items():
         _filters([f], f"{source}: truth.calfactors")
@@ -516,6 +521,8 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
         ]
         nfilt = sv.get("filters_per_star", 4)
         dith = sv.get("dithers", [2, 4])
+        # depth of the exposures (choose_readout's defaults without it); min_snr above selects the filters
+        sdepth = _depth(sv["depth"], "survey.depth") if "depth" in sv else None
         for star in pool:
             ok = [f for f in C.IMAGER_FILTERS if choose_readout(star, f, None, rules) is not None]
             min_snr = sv.get("min_snr", 20.0)
@@ -531,7 +538,7 @@ def expand_campaign(rules: dict) -> tuple[list[Exposure], list[str]]:
             for _ in range(nvis):
                 nd = int(rng.choice(dith)) if isinstance(dith, list) else int(dith)
                 sub = "FULL" if rng.uniform() < sv.get("full_fraction", 0.2) else None
-                b.visit(star, chosen, float(rng.uniform(t0, t1)), nd, subarray=sub)
+                b.visit(star, chosen, float(rng.uniform(t0, t1)), nd, subarray=sub, depth=sdepth)
 
     exps = sorted(b.exposures, key=lambda e: (e.expstart, e.basename))
     _check_unique(exps)

@@ -207,10 +207,12 @@ def test_create_apcor_reffile(tmp_path):
     ft = Table.read(full)
     assert list(ft.colnames) == [
         "filter", "subarray", "eefraction", "radius", "radius_unc", "apcor", "apcor_unc", "skyin", "skyin_unc",
-        "skyout", "skyout_unc",
+        "skyout", "skyout_unc", "nsets",
     ]  # fmt: skip
     row = ft[(ft["filter"] == "F770W") & (ft["subarray"] == "SUB64") & np.isclose(ft["eefraction"], 0.7)][0]
     assert row["radius_unc"] == pytest.approx(4.2 * 0.01, rel=1e-5) and row["apcor_unc"] == 0.0
+    assert row["nsets"] == 2  # the two vetted F770W sets
+    assert ft[ft["filter"] == "FND"]["nsets"][0] == 1
     assert ft.meta["REFFILE"] == ref.name and "V_ABSFLX" in ft.meta
     # the model-only filter: r(0.7) of the Gaussian as a mosaic measures it (4 pixel boxes)
     f5 = t[(t["filter"] == "F560W") & (t["subarray"] == "FULL")]

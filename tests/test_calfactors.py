@@ -77,6 +77,22 @@ def test_clipping_is_unweighted_median_std_and_sigcut_per_filter():
     assert C.SIGCUT["F560W"] == 3.0 and C.SIGCUT["FND"] == 3.5 and C.SIGCUT["F1065C"] == 3.5
 
 
+def test_propagated_std_mean_by_hand():
+    # star A observed twice (weights 1/2), stars B and C once: the average of three star means
+    # (A's mean has error sqrt(0.02^2 + 0.02^2)/2), so sqrt(0.0002 + 0.01^2 + 0.04^2) / 3
+    w = CF.star_weights(["A", "A", "B", "C"])
+    s = CF.propagated_std_mean([0.02, 0.02, 0.01, 0.04], w)
+    assert s == pytest.approx(math.sqrt(0.0002 + 0.0001 + 0.0016) / 3.0, rel=1e-12)
+    # four equal errors of one star: the error of their mean
+    assert CF.propagated_std_mean([0.01] * 4, [0.25] * 4) == pytest.approx(0.005, rel=1e-12)
+    # a star far noisier than the clipping window contributes at most the cap
+    assert CF.propagated_std_mean([0.01, 0.5], [1.0, 1.0], cap=0.03) == pytest.approx(math.hypot(0.01, 0.03) / 2)
+    assert math.isnan(CF.propagated_std_mean([], []))
+    assert math.isnan(CF.propagated_std_mean([0.01, np.nan], [1.0, 1.0]))
+    with pytest.raises(ValueError):
+        CF.propagated_std_mean([0.01], [1.0, 1.0])
+
+
 def test_stats_edge_cases():
     assert CF.compute_stats([], [], 3.0) == (None, None, None, None, None)
     # one star observed 4 times: weights sum to 1, ddof=1 std undefined -> NaN (the original divided by 0)
@@ -278,9 +294,18 @@ def test_cli_outputs_and_numbers(small):
     assert rc == 0
     cf = small / "CalFacs"
     per = Table.read(cf / "miri_calfactors_subarracor_F770W.fits")
-    assert per.colnames == ["name", "calfac_F770W", "calfac_F770W_mean_dev", "calfac_F770W_med_dev", "modflux_F770W"]
+    # the original five columns first, in order; new ones after them
+    assert per.colnames[:5] == [
+        "name",
+        "calfac_F770W",
+        "calfac_F770W_mean_dev",
+        "calfac_F770W_med_dev",
+        "modflux_F770W",
+    ]
+    assert per.colnames[5:] == ["calfac_F770W_unc", "weight", "used"]
     ave = Table.read(cf / "miri_calfactors_subarracor_F770W_ave.dat", format="ascii.commented_header")
-    assert ave.colnames == ["avecalfac_F770W", "avecalfac_unc_F770W", "avecalfac_std_F770W", "avecalfac_npts_F770W"]
+    assert ave.colnames[:4] == ["avecalfac_F770W", "avecalfac_unc_F770W", "avecalfac_std_F770W", "avecalfac_npts_F770W"]
+    assert ave.colnames[4:] == ["avecalfac_uncphot_F770W"]
     # recompute by hand from the per-observation file: weights 1/N per star, HD 180609 ignored
     names = np.array([str(n) for n in per["name"]])  # FITS strings come back as bytes
     cal = np.asarray(per["calfac_F770W"])
@@ -293,6 +318,13 @@ def test_cli_outputs_and_numbers(small):
     assert ave["avecalfac_unc_F770W"][0] == pytest.approx(std / 2.0, rel=1e-10)  # 4 stars
     assert ave["avecalfac_npts_F770W"][0] == pytest.approx(4.0)
     assert mean == pytest.approx(C_SMALL, rel=0.01)
+    # every photometric error is 0.1% of its rate, so C's is 0.1% of C; the error of the average of
+    # the stars' means: sqrt(sum (w s)^2) / sum w over the used observations
+    assert np.allclose(per["calfac_F770W_unc"], 0.001 * cal, rtol=1e-10)
+    assert np.array_equal(np.asarray(per["used"], bool), good)
+    cap = 3.5 * std / np.sqrt(3.0)  # F770W clips at 3.5 sigma; 0.1% errors are far below it
+    s_hand = np.sqrt(np.sum((w * np.minimum(0.001 * cal[good], cap)) ** 2)) / np.sum(w)
+    assert ave["avecalfac_uncphot_F770W"][0] == pytest.approx(s_hand, rel=1e-10)
     # fixed columns: C/mean, C/median (not C/std), model flux in mJy whatever the x axis
     assert np.allclose(per["calfac_F770W_mean_dev"], cal / mean)
     assert np.allclose(per["calfac_F770W_med_dev"], cal / np.median(cal[good]))

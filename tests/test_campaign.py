@@ -149,8 +149,22 @@ def test_repeat_star_depth_rule(demo):
             assert snr >= rep["min_snr"]
     deep = {e.filter for e in exps if e.star == C.REPEAT_STAR and e.nints > 2}
     assert {"F2100W", "F2550W"} <= deep
-    # the survey keeps the default (at most 2 integrations); the coronagraphic stars have their own depth
-    assert all(e.nints <= 2 for e in exps if e.star != C.REPEAT_STAR and e.filter not in C.CORON_FILTERS)
+    # the survey has its own depth rule (survey.depth); the coronagraphic stars theirs
+    sdep = rules["survey"]["depth"]
+    surv = [e for e in exps if e.star != C.REPEAT_STAR and e.filter not in C.CORON_FILTERS and e.filter != C.FND_FILTER]
+    assert all(e.nints <= sdep["max_nints"] for e in surv)
+    assert any(e.nints > 2 for e in surv)  # faint stars are observed longer than the default allows
+    for e in surv:
+        if e.nints > 1 and e.subarray != "FULL":
+            star = C.STARS[e.star]
+            prev = CP._snr(
+                CP.predicted_total_rate(star, e.filter), sky[e.filter], e.filter, e.subarray, e.ngroups, e.nints - 1
+            )
+            assert prev < sdep["min_snr"]
+    with pytest.raises(CP.CampaignError, match="survey.depth"):
+        CP.validate_campaign(dict(rules, survey=dict(rules["survey"], depth={"min_snr": 100, "max_nints": 0})))
+    with pytest.raises(CP.CampaignError, match="survey.depth must be a mapping"):
+        CP.validate_campaign(dict(rules, survey=dict(rules["survey"], depth=3)))
     cor = rules["coronagraphy"]
     for e in exps:
         if e.filter in C.CORON_FILTERS:

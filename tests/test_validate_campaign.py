@@ -53,7 +53,7 @@ def make_truth(root: Path) -> Path:
     return root / "truth.ecsv"
 
 
-def write_products(root: Path, cal_scale=1.0, amp_scale=1.0, sub_scale=1.0) -> None:
+def write_products(root: Path, cal_scale=1.0, amp_scale=1.0, sub_scale=1.0, uncphot=None) -> None:
     """Step 7/9 products equal to the truth (optionally perturbed), the photom file and derived subarray factors."""
     (root / "CalFacs").mkdir(exist_ok=True)
     tc = SD.true_time_coeffs()
@@ -65,14 +65,17 @@ def write_products(root: Path, cal_scale=1.0, amp_scale=1.0, sub_scale=1.0) -> N
             CF.repeat_fit_path(root, f), format="ascii.commented_header", overwrite=True
         )
         v = SD.TRUE_CALFACTOR[f] * cal_scale
-        Table(
+        ave = Table(
             {
                 f"avecalfac_{f}": [v],
                 f"avecalfac_unc_{f}": [0.001 * v],
                 f"avecalfac_std_{f}": [0.003 * v],
                 f"avecalfac_npts_{f}": [5.0],
             }
-        ).write(PR.ave_path(root, f), format="ascii.commented_header", overwrite=True)
+        )
+        if uncphot is not None:
+            ave[f"avecalfac_uncphot_{f}"] = [uncphot * v]
+        ave.write(PR.ave_path(root, f), format="ascii.commented_header", overwrite=True)
     PR.run_create_photom(root, FILTERS, date="t")
     d = SA.derive_factors(
         [
@@ -151,11 +154,68 @@ def test_c_uncertainty_includes_the_time_curve(tmp_path, capsys, monkeypatch):
     ctrue = SD.TRUE_CALFACTOR["F770W"]
     assert row["uncertainty"] == pytest.approx(ctrue * np.hypot(0.001 * 1.008, 0.004), rel=1e-6)
     assert row["tolerance"] == pytest.approx(2 * np.hypot(0.001 * 1.008, 0.004), rel=1e-6)
-    assert rc == 0 and "time-curve sigma 0.40%" in row["note"]
+    assert rc == 0 and "time curve 0.40%" in row["note"]
     # a curve the data hardly constrain does not buy an allowance beyond --tol-time-max
     monkeypatch.setattr(validate_campaign, "time_sigma", lambda basedir, f, grid, cache: np.full(len(grid), 0.05))
     rc, _, t = run(tmp_path, capsys)
     assert t[t["quantity"] == "C"]["tolerance"][0] == pytest.approx(0.02)
+
+
+def test_c_uncertainty_includes_photometric_errors_and_the_apcorr(tmp_path, capsys):
+    """Three stars agreeing by chance do not shrink C's sigma below their photometric errors; every star
+    shares the aperture correction, whose standard error (population std / sqrt(nsets - 1)) adds."""
+    make_truth(tmp_path)
+    write_products(tmp_path, cal_scale=1.008, uncphot=0.003)
+    rc, _, t = run(tmp_path, capsys, "--filters", "F770W", "--no-apcorr")
+    row = t[t["quantity"] == "C"][0]
+    ctrue = SD.TRUE_CALFACTOR["F770W"]
+    assert row["uncertainty"] == pytest.approx(0.003 * 1.008 * ctrue, rel=1e-6)  # not the spread's 0.1%
+    assert "(phot. errors)" in row["note"] and rc == 1  # 0.8% > 2 x 0.3%
+    # an APCORR file whose F770W EE-0.7 correction scatters by 0.6% over 5 vetted sets: s.e.m. 0.3%
+    ap = write_apcorr_full(tmp_path, {"F770W": (1.44, 0.006 * 1.44, 5)})
+    rc, _, t = run(tmp_path, capsys, "--filters", "F770W", "--apcorr", str(ap))
+    row = t[t["quantity"] == "C"][0]
+    expect = np.hypot(0.003 * 1.008, 0.006 / 2.0)
+    assert row["uncertainty"] == pytest.approx(expect * ctrue, rel=1e-5)
+    assert row["tolerance"] == pytest.approx(2 * expect, rel=1e-5)
+    assert "apcorr 0.30%" in row["note"] and rc == 0  # 0.8% < 2 x 0.42%
+    # a single set has no standard error: nothing added
+    ap = write_apcorr_full(tmp_path, {"F770W": (1.44, 0.0, 1)})
+    assert validate_campaign.apcorr_mean_error(ap, "F770W") == (0.0, ap.with_name(ap.stem + "_full.fits"))
+
+
+def write_apcorr_full(root: Path, values: dict) -> Path:
+    """An APCORR file and its ``_full`` table: {filter: (apcor at EE 0.7, apcor_unc, nsets)} on FULL rows."""
+    from astropy.io.fits import BinTableHDU, HDUList, PrimaryHDU
+
+    (root / "ApCor").mkdir(exist_ok=True)
+    path = root / "ApCor" / "jwst_miri_apcorr_flight_unc.fits"
+    t = Table(
+        rows=[(f, "FULL", 0.7, 4.0, a, 6.0, 9.0) for f, (a, _, _) in values.items()],
+        names=("filter", "subarray", "eefraction", "radius", "apcorr", "skyin", "skyout"),
+    )
+    HDUList([PrimaryHDU(), BinTableHDU(t, name="APCORR")]).writeto(path, overwrite=True)
+    full = Table(
+        rows=[(f, "FULL", 0.7, 4.0, 0.05, a, u, 6.0, 0.1, 9.0, 0.1, n) for f, (a, u, n) in values.items()],
+        names=("filter", "subarray", "eefraction", "radius", "radius_unc", "apcor", "apcor_unc", "skyin", "skyin_unc",
+               "skyout", "skyout_unc", "nsets"),
+    )  # fmt: skip
+    full.write(path.with_name(path.stem + "_full.fits"), overwrite=True)
+    return path
+
+
+def test_time_sigma_of_an_interpolated_filter(monkeypatch):
+    """F2300C's curve is (1 - w) F2100W + w F2550W: its sigma combines theirs in quadrature."""
+    sig = {"F2100W": 0.001, "F2550W": 0.01}
+    monkeypatch.setattr(
+        validate_campaign, "bootstrap_curve_sigma", lambda basedir, f, grid, models=None: np.full(len(grid), sig[f])
+    )
+    monkeypatch.setattr(validate_campaign, "_models", lambda basedir, cache: None)
+    grid = np.array([59720.0, 60000.0])
+    w = (22.66 - 20.80) / (25.23 - 20.80)
+    got = validate_campaign.time_sigma(Path("."), "F2300C", grid, {})
+    assert np.allclose(got, np.hypot((1 - w) * 0.001, w * 0.01), rtol=1e-12)
+    assert np.allclose(validate_campaign.time_sigma(Path("."), "F2550W", grid, {}), 0.01)
 
 
 def test_missing_products_and_bad_inputs(tmp_path, capsys):
