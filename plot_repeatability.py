@@ -77,6 +77,22 @@ def build_parser() -> argparse.ArgumentParser:
         "scale (default %(default)s; 0 = single points as the original)",
     )
     p.add_argument("--eefrac", type=float, default=C.EE_FRACTION_PHOT, help="EE fraction of the photometry (0.7)")
+    p.add_argument(
+        "--accuracy-mc",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also estimate how well each adopted curve can be known at its sampling and scatter: N seeded "
+        "noise realisations of the fitted curve are refitted and the median and 90th percentile of their "
+        "largest deviation over the time span are printed (default 0: off; 200 is a good value)",
+    )
+    p.add_argument(
+        "--accuracy-target",
+        type=float,
+        default=0.005,
+        metavar="FRAC",
+        help="with --accuracy-mc: also print the fraction of realisations within FRAC (default 0.005)",
+    )
     fig = p.add_mutually_exclusive_group()
     fig.add_argument("--png", action="store_true", help="figure as PNG (default)")
     fig.add_argument("--pdf", action="store_true", help="figure as PDF")
@@ -96,6 +112,8 @@ def main(argv=None) -> int:
 
     if args.bridge_window < 0:
         return fail("--bridge-window must be >= 0")
+    if args.accuracy_mc < 0 or not args.accuracy_target > 0:
+        return fail("--accuracy-mc must be >= 0 and --accuracy-target > 0")
     extra = [m for m, on in (("line", args.line), ("exp+exp", args.dexp)) if on]
     try:
         res = TD.run_repeatability(
@@ -116,6 +134,20 @@ def main(argv=None) -> int:
     except TD.TimeDepError as exc:
         return fail(str(exc))
     print("\n".join(TD.summary_lines(res)))
+    if args.accuracy_mc:
+        tol = args.accuracy_target
+        print(f"time-curve accuracy at the observed sampling ({args.accuracy_mc} realisations, seed 1):")
+        for f, fit in res.adopted.items():
+            try:
+                acc = TD.curve_accuracy_mc(fit, res.series[f].table["x"], n=args.accuracy_mc)
+            except TD.TimeDepError as exc:
+                print(f"  {f}: {exc}")
+                continue
+            print(
+                f"  {f}: scatter {100 * acc['scatter']:.2f}% per point, {len(res.series[f].table)} points: largest "
+                f"deviation median {100 * acc['median']:.2f}%, 90th percentile {100 * acc['p90']:.2f}%; "
+                f"{100 * acc['within'](tol):.0f}% of the realisations within {100 * tol:.2g}%"
+            )
     return 0
 
 

@@ -115,6 +115,43 @@ def test_noisy_fit_follows_injected_curve_within_noise():
     assert 0.1 < fit.per_dev < 0.35
 
 
+def test_curve_accuracy_mc_scales_with_the_scatter():
+    """The Monte Carlo of the adopted fit: no scatter, no deviation; the deviation grows with the scatter,
+    the same seed gives the same numbers; 17 points at 1.7% cannot pin the F2550W curve to 0.5%."""
+    x = np.array(
+        [
+            5.0,
+            26.7,
+            28.2,
+            28.9,
+            74.8,
+            138.5,
+            219.2,
+            308.7,
+            413.9,
+            471.3,
+            524.7,
+            651.0,
+            787.3,
+            929.1,
+            1055.9,
+            1059.3,
+            1083.0,
+        ]
+    )  # fmt: skip (the demo's F2550W sampling)
+    fit = TD.fit_model("exp+line", x, SD.relative_sensitivity("F2550W", C.STARTDAY + x), "F2550W")
+    assert TD.curve_accuracy_mc(fit, x, n=5, scatter=0.0)["p90"] < 1e-5
+    lo = TD.curve_accuracy_mc(fit, x, n=40, scatter=0.002, seed=3)
+    hi = TD.curve_accuracy_mc(fit, x, n=40, scatter=0.017, seed=3)
+    assert lo["n"] == hi["n"] == 40
+    assert 0.0005 < lo["median"] < 0.005 and lo["within"](0.005) > 0.8
+    assert hi["median"] > 4 * lo["median"] and hi["within"](0.005) < 0.3
+    again = TD.curve_accuracy_mc(fit, x, n=40, scatter=0.017, seed=3)
+    assert np.array_equal(again["maxdev"], hi["maxdev"])
+    with pytest.raises(TD.TimeDepError, match="scatter"):
+        TD.curve_accuracy_mc(fit, x, n=2, scatter=-1.0)
+
+
 def test_product_form_is_exact_in_every_convention(tmp_path):
     """fitted curve / y0 == fit-file coefficients (calfactors) == photom tables through jwst's time_dependence."""
     from jwst.photom import time_dependence as jtd
@@ -243,6 +280,11 @@ def test_cli_writes_fit_files_figure_and_correlation(tmp_path, capsys):
     assert plot_repeatability.main(["--basedir", str(root), "--docs", "--report", "--pdf", "--model", "exp"]) == 0
     assert (root / "Figs" / "all_repeatability_docs_report.pdf").is_file()
     assert CF.read_repeat_fit(CF.repeat_fit_path(root, "F770W"), "F770W").lossperyear == 0.0
+    # the accuracy estimate is printed per filter
+    capsys.readouterr()
+    assert plot_repeatability.main(["--basedir", str(root), "--docs", "--filters", "F770W", "--accuracy-mc", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "time-curve accuracy at the observed sampling (5 realisations" in out and "F770W: scatter" in out
 
 
 def test_show_prev_draws_previous_file_without_changing_t0(tmp_path):
