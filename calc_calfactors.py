@@ -28,9 +28,11 @@ Inputs (below --basedir): <type>/<F><ext>_eefrac<e>_phot.fits for type in HotSta
 SolarAnalogs (ext = "", _bkgsub, _indivmos, _indivcals, _bkgsub_indivcals); Models/model_phot[_grieke].fits;
 with --applytime CalFacs/miri_calfactors[_bkgsub]_repeat_<F>_fit.dat.
 Outputs: CalFacs/miri_calfactors<ext>_<F>.fits (name, calfac_F, calfac_F_mean_dev = C/mean,
-calfac_F_med_dev = C/median, modflux_F [mJy]) with <ext> built from _bkgsub _indivmos _indivcals _repeat
-_subtrans _grieke _subarracor _timecor; the sidecar _ave.dat (avecalfac_F, avecalfac_unc_F = std of the
-mean, avecalfac_std_F, avecalfac_npts_F = effective number of stars), or _fit.dat with the time fit
+calfac_F_med_dev = C/median, modflux_F [mJy]; new: calfac_F_unc = photometric error, weight = 1/N_obs,
+used = in the average) with <ext> built from _bkgsub _indivmos _indivcals _repeat _subtrans _grieke
+_subarracor _timecor; the sidecar _ave.dat (avecalfac_F, avecalfac_unc_F = std of the mean, avecalfac_std_F,
+avecalfac_npts_F = effective number of stars; new: avecalfac_uncphot_F = the error of the average that the
+photometric errors imply, each capped at the clipping window sigcut x std / sqrt(3)), or _fit.dat with the time fit
 (--xaxisval timemid without a time correction: + fit_exp_amp_F, fit_exp_tau_F, fit_exp_const_F,
 fit_exp_std_F, and for exp+line fit_linear_lossperyear_F, fit_startday_F normalised at t0; _calfit.dat with
 --repeat, because _repeat_<F>_fit.dat is the time-dependence product); _subarr.dat, _srctype.dat,
