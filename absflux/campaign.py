@@ -341,11 +341,13 @@ def choose_readout(
     return None
 
 
-def _snr(rate, sky, filt, sub, ngroups, nints) -> float:
+def _snr(rate, sky, filt, sub, ngroups, nints, r_ap: float | None = None, frac: float = 0.7) -> float:
+    """Predicted S/N of one exposure in an aperture of radius ``r_ap`` [pixels] (default 2 FWHM) holding
+    ``frac`` of the star's light, sky and star Poisson noise."""
     t = C.SUBARRAYS[sub].tframe * (ngroups - 2) * nints
     gain = C.DETECTOR["gain"]
-    r_ap = 2.0 * C.FWHM[filt]
-    s = 0.7 * rate * t * gain
+    r_ap = 2.0 * C.FWHM[filt] if r_ap is None else float(r_ap)
+    s = frac * rate * t * gain
     b = sky * math.pi * r_ap**2 * t * gain
     return s / math.sqrt(max(s + b, 1.0))
 

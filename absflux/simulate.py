@@ -632,7 +632,8 @@ def vetted_sets_for(exps, rules: dict | None = None) -> dict:
     The original vetted BD+60 1753 (imager), del UMi (FND) and three bright
     stars (coronagraphy) by eye.  A simulated campaign is vetted by design
     instead: per filter, the ``EE_SETS_PER_FILTER`` sets with the highest
-    predicted signal-to-noise (from the exposure plan, not from the truth) among
+    predicted signal-to-noise in the merge-radius aperture, where the curve of
+    growth is normalised (from the exposure plan, not from the truth), among
     those not in SUB128/SUB64 (too small for the merge radius), and a merge
     factor that keeps the EE annulus inside the mosaics (:func:`ee_fwhmfac`).
     """
@@ -652,7 +653,12 @@ def vetted_sets_for(exps, rules: dict | None = None) -> dict:
             tokens[key].append(tok)
         star = C.STARS[e.star]
         rate = CP.predicted_total_rate(star, e.filter, CP.truth_calfactors(rules))
-        s2 = CP._snr(rate, CP.truth_sky(rules)[e.filter], e.filter, e.subarray, e.ngroups, e.nints) ** 2
+        # the EE is normalised at the merge radius: the sky noise of that whole aperture counts
+        r_n = ee_fwhmfac(e.filter) * C.FWHM[e.filter]
+        s2 = (
+            CP._snr(rate, CP.truth_sky(rules)[e.filter], e.filter, e.subarray, e.ngroups, e.nints, r_ap=r_n, frac=0.9)
+            ** 2
+        )
         snr[(e.startype, e.filter, f"{e.targname}|{tok}")] = (
             snr.get((e.startype, e.filter, f"{e.targname}|{tok}"), 0.0) + s2
         )

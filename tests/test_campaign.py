@@ -215,3 +215,44 @@ def test_long_wave_sky_matches_published_sensitivity(filt, jdox_ujy):
     ngroups = 1e4 / tframe + 2.0
     lim = brentq(lambda f: CP._snr(f * rate_per_jy, sky, filt, "SUB256", ngroups, 1) - 10.0, 1e-9, 1e-2)
     assert lim * 1e6 == pytest.approx(jdox_ujy, rel=0.02)
+
+
+def test_snr_aperture_radius_sky_limited():
+    """Sky-limited, S/N falls as 1/r of the aperture; star-limited it does not depend on it."""
+    faint = CP._snr(1.0, 500.0, "F1130W", "SUB256", 12, 2, r_ap=10.0, frac=0.9)
+    assert CP._snr(1.0, 500.0, "F1130W", "SUB256", 12, 2, r_ap=20.0, frac=0.9) == pytest.approx(faint / 2, rel=1e-3)
+    bright = CP._snr(1e7, 0.0, "F1130W", "SUB256", 12, 2, r_ap=10.0, frac=0.9)
+    assert CP._snr(1e7, 0.0, "F1130W", "SUB256", 12, 2, r_ap=30.0, frac=0.9) == pytest.approx(bright)
+    assert CP._snr(1e7, 0.0, "F1130W", "SUB256", 12, 2) == pytest.approx(bright * (0.7 / 0.9) ** 0.5)
+
+
+def test_vetted_sets_rank_by_signal_to_noise_at_the_merge_radius(demo):
+    """The curve of growth is normalised at r_n = fwhmfac x FWHM: a simulated campaign vets the sets whose
+    predicted S/N in that aperture is highest (sky noise of the whole aperture), never SUB128/SUB64 sets."""
+    from absflux.simulate import EE_SETS_PER_FILTER, ee_fwhmfac, vetted_sets_for
+
+    rules, exps = demo
+    table = vetted_sets_for(exps, rules)["filters"]
+    sky = CP.truth_sky(rules)
+    for filt in ("F770W", "F1130W", "F2100W"):
+        chosen = table[filt]["sets"]
+        assert 1 <= len(chosen) <= EE_SETS_PER_FILTER
+        r_n = ee_fwhmfac(filt) * C.FWHM[filt]
+        # S/N^2 of every set at r_n, summed over its exposures (sets numbered per star by visit token)
+        s2, subs = {}, {}
+        for e in (e for e in exps if e.filter == filt):
+            rate = CP.predicted_total_rate(C.STARS[e.star], filt)
+            tok = e.basename.split("_")[0]
+            s2[(e.startype, e.targname, tok)] = (
+                s2.get((e.startype, e.targname, tok), 0.0)
+                + CP._snr(rate, sky[filt], filt, e.subarray, e.ngroups, e.nints, r_ap=r_n, frac=0.9) ** 2
+            )
+            subs.setdefault((e.startype, e.targname, tok), set()).add(e.subarray)
+        names = {}
+        for st, targ, tok in sorted(s2):
+            n = sum(1 for k in names if k[0] == st and k[1] == targ) + 1
+            names[(st, targ, tok)] = f"{st}/{targ}_set{n}"
+        eligible = {names[k]: v for k, v in s2.items() if not subs[k] & {"SUB128", "SUB64"}}
+        worst_chosen = min(eligible[n] for n in chosen)
+        assert all(v <= worst_chosen for n, v in eligible.items() if n not in chosen)
+    assert "HotStars/10LAC_set1" in table["F1130W"]["sets"]  # bright and short beats faint and deep
