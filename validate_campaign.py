@@ -40,18 +40,19 @@ Compared quantities (truth from <basedir>/truth.ecsv, written by simulate_campai
             fitted curve: a seeded residual bootstrap of the step-7 fit (100 refits of the repeat series),
             or without photometry tables the fit's relative scatter x sqrt(free parameters / points) from
             the repeat-fit file; the interpolated coronagraphic filters and FND combine those of their two
-            imager filters, hypot((1 - w) sigma_1, w sigma_2).  The allowance never exceeds --tol-time-max (default 0.02): a
-            curve the data hardly constrain fails instead of passing on its own uncertainty.
+            imager filters, hypot((1 - w) sigma_1, w sigma_2).  The allowance never exceeds --tol-time-max
+            (default 0.02): a curve the data hardly constrain fails instead of passing on its own uncertainty.
   subarray  the factors derived by plot_subtrans_allobs.py --derive (CalFacs/subarray_factors_derived.dat)
             against the injected subarr_cor, for every imager subarray observed in the campaign (--tol-subarray).
   apcorr    if an APCORR file exists (--apcorr; default the newest ApCor/jwst_miri_apcorr_*.fits): the FULL
             aperture correction of every imager filter (and of the coronagraphic filters, from their
-            background-subtracted mosaics, when three are measured to 1%) at the photometry EE (0.7) against the effective injected
-            one, injected total rate / background-subtracted aperture sum (median over the default mosaics
-            measured to better than 1%; the aperture correction that makes the photometry exact, resampling
-            blur included); passes within max(--tol-apcorr, --nsigma x sigma), sigma combining the standard
-            errors of the effective value and of the file's (apcor_unc / sqrt(nsets - 1) of its _full table).  Without
-            photometry tables, and at the other --apcorr-ee fractions: against the injected PSF's
+            background-subtracted mosaics, when three are measured to 1%) at the photometry EE (0.7)
+            against the effective injected one, injected total rate / background-subtracted aperture sum
+            (median over the default mosaics measured to better than 1%; the aperture correction that
+            makes the photometry exact, resampling blur included); passes within max(--tol-apcorr,
+            --nsigma x sigma), sigma combining the standard errors of the effective value and of the
+            file's (apcor_unc / sqrt(nsets - 1) of its _full table).  Without photometry tables, and at
+            the other --apcorr-ee fractions: against the injected PSF's
             (absflux.psf_model.true_aperture_corrections on the campaign's PSF files, no resampling blur).
 Writes the table (ECSV, --out; default <basedir>/validation.ecsv, with provenance) and the figure
 Figs/validate_campaign.png|pdf, and prints the table. Exit code: 0 all pass, 1 some value outside its
@@ -212,7 +213,7 @@ def bootstrap_curve_sigma(basedir, filt: str, grid, models=None, n: int = 100, s
 def photometric_c_error(basedir, filt: str) -> float | None:
     """The error of the average C implied by the photometric errors (``avecalfac_uncphot`` of step 9's _ave.dat).
 
-    None when the file or the column (written since absflux 0.1: older runs lack it) is absent.
+    None when the file or the column (a new column: products of earlier versions lack it) is absent.
     """
     from absflux import photom_reffile as PR
 
