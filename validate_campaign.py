@@ -228,20 +228,31 @@ def photometric_c_error(basedir, filt: str) -> float | None:
     return v if np.isfinite(v) else None
 
 
-def apcorr_mean_error(apcorr, filt: str, eefraction: float = C.EE_FRACTION_PHOT) -> tuple[float, Path | None]:
+def read_apcorr_full(apcorr) -> tuple[Table | None, Path | None]:
+    """The ``_full`` table of an APCORR file and its path; (None, None) without it or its ``nsets`` column."""
+    if apcorr is None:
+        return None, None
+    full = Path(apcorr).with_name(Path(apcorr).stem + "_full.fits")
+    if not full.is_file():
+        return None, None
+    t = Table.read(full)
+    if "nsets" not in t.colnames:
+        return None, None
+    return t, full
+
+
+def apcorr_mean_error(
+    apcorr, filt: str, eefraction: float = C.EE_FRACTION_PHOT, full=None
+) -> tuple[float, Path | None]:
     """Relative standard error of the aperture correction of ``filt`` at ``eefraction`` in an APCORR file.
 
     From its ``_full`` table: apcor_unc (population std of the vetted sets) / sqrt(nsets - 1) / apcor, on the
     FULL row (or the filter's first row).  Every star of the filter is corrected by this one number, so its
-    error adds to that of the average C.  (0, None) without the table or its ``nsets`` column.
+    error adds to that of the average C.  (0, None) without the table or its ``nsets`` column.  ``full`` is
+    :func:`read_apcorr_full`'s result, to read the table once for many filters.
     """
-    if apcorr is None:
-        return 0.0, None
-    full = Path(apcorr).with_name(Path(apcorr).stem + "_full.fits")
-    if not full.is_file():
-        return 0.0, None
-    t = Table.read(full)
-    if "nsets" not in t.colnames:
+    t, path = full if full is not None else read_apcorr_full(apcorr)
+    if t is None:
         return 0.0, None
     fcol = np.char.strip(np.asarray(t["filter"]).astype(str))
     scol = np.char.strip(np.asarray(t["subarray"]).astype(str))
@@ -253,8 +264,8 @@ def apcorr_mean_error(apcorr, filt: str, eefraction: float = C.EE_FRACTION_PHOT)
     r = t[int(idx[0])]
     n = int(r["nsets"])
     if n < 2 or not float(r["apcor"]) > 0:
-        return 0.0, full
-    return float(r["apcor_unc"]) / np.sqrt(n - 1.0) / float(r["apcor"]), full
+        return 0.0, path
+    return float(r["apcor_unc"]) / np.sqrt(n - 1.0) / float(r["apcor"]), path
 
 
 def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves: dict, apcorr=None) -> list[Path]:
@@ -280,6 +291,7 @@ def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves
         tables = PR.read_photom_tables(photom)
         inputs.append(photom)
     boot = {}  # filter -> bootstrap sigma(t), shared by the interpolated filters
+    ap_full = read_apcorr_full(apcorr)  # once for all filters
     for f in filters:
         ctrue = float(cal_true[f])
         rec = unc = None
@@ -313,9 +325,9 @@ def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves
         # a few stars can agree by chance: never less than what their photometric errors imply
         uphot = photometric_c_error(basedir, f)
         sig = max(sig, uphot) if uphot is not None else sig
-        sig_ap, ap_full = apcorr_mean_error(apcorr, f)
-        if ap_full is not None and ap_full not in inputs:
-            inputs.append(ap_full)
+        sig_ap, ap_path = apcorr_mean_error(apcorr, f, full=ap_full)
+        if ap_path is not None and ap_path not in inputs:
+            inputs.append(ap_path)
         unc_tot = float(np.sqrt(sig**2 + (sig_tc * ctrue) ** 2 + (sig_ap * ctrue) ** 2)) if rec is not None else unc
         tol_c = min(max(args.tol_c, args.nsigma * unc_tot / ctrue), max(args.tol_c, args.tol_time_max))
         parts = [
@@ -406,6 +418,7 @@ def compare_apcorr(basedir, truth, filters, apcorr, args, rows: Rows) -> list[Pa
     from absflux import psf_model
 
     at = Table.read(apcorr, hdu="APCORR")
+    ap_full = read_apcorr_full(apcorr)  # once for all filters
     fcol = np.char.strip(np.asarray(at["filter"]).astype(str))
     scol = np.char.strip(np.asarray(at["subarray"]).astype(str))
     psf_dir = Path(basedir) / truth.meta.get("psf_dir", "sim_psfs")
@@ -421,7 +434,7 @@ def compare_apcorr(basedir, truth, filters, apcorr, args, rows: Rows) -> list[Pa
             if eff is not None and idx.size:
                 val, sem, n = eff
                 rec = float(at["apcorr"][idx[0]])
-                sem = float(np.hypot(sem, apcorr_mean_error(apcorr, f, C.EE_FRACTION_PHOT)[0] * rec))
+                sem = float(np.hypot(sem, apcorr_mean_error(apcorr, f, C.EE_FRACTION_PHOT, full=ap_full)[0] * rec))
                 tol = max(args.tol_apcorr, args.nsigma * sem / val)
                 note = f"effective ({n} bkgsub mosaics)"
                 rows.add("apcorr", f, sub, 0.7, rec, sem, val, tol, Path(apcorr).name, note)
@@ -441,7 +454,7 @@ def compare_apcorr(basedir, truth, filters, apcorr, args, rows: Rows) -> list[Pa
                 val, sem, n = eff
                 # both are estimates: the effective one's and the vetted mean's standard errors
                 if rec is not None:
-                    sem = float(np.hypot(sem, apcorr_mean_error(apcorr, f, ee)[0] * rec))
+                    sem = float(np.hypot(sem, apcorr_mean_error(apcorr, f, ee, full=ap_full)[0] * rec))
                 tol = max(args.tol_apcorr, args.nsigma * sem / val)
                 rows.add("apcorr", f, sub, ee, rec, sem, val, tol, Path(apcorr).name, f"effective ({n} mosaics)")
                 continue
