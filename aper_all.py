@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,4 +136,4 @@ def report_truth(root: Path, eefrac: float) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,4 +91,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,4 +133,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 EPILOG = """\
 C = 1e-6 F_model[Jy] / (rate[DN/s] x apcorr x pixel area[sr]) per observation; the average is the
@@ -167,4 +167,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

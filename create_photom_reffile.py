@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 EPILOG = """\
 Inputs per filter (below --basedir): CalFacs/miri_calfactors[_bkgsub]_repeat_<F>_fit.dat (plot_repeatability.py,
@@ -112,4 +112,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

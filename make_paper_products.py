@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from absflux.cli import setup_logging
+from absflux.cli import run, setup_logging
 
 log = logging.getLogger("make_paper_products")
 REPO = Path(__file__).resolve().parent
@@ -311,4 +311,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

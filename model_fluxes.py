@@ -17,7 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 EPILOG = """\
 Outputs (in ROOT/Models): bandpass_<f>.dat for every band, model_phot[_irac][_grieke].fits and .dat
@@ -119,4 +119,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

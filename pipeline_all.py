@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 from absflux.pipeline import SKY_STAR_WINGS
 
 ORDER = ("F2300C", "F1550C", "F1140C", "F1065C") + C.IMAGER_FILTERS + ("FND",)
@@ -164,4 +164,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 from absflux.pipeline import SKY_STAR_WINGS
 
 DIRS = ("HotStars", "ADwarfs", "SolarAnalogs", "Asteroids", "all")
@@ -139,4 +139,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -20,7 +20,7 @@ import numpy as np
 
 from absflux import constants as C
 from absflux import plotting as P
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 log = logging.getLogger("plot_example_model_fluxes")
 
@@ -111,4 +111,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

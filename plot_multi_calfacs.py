@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 EPILOG = """\
 Every filter is time corrected (CalFacs/miri_calfactors[_bkgsub]_repeat_<F>_fit.dat, or the truth file of
@@ -93,4 +93,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

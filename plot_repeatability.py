@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 EPILOG = f"""\
 Per imager filter: C of {C.REPEAT_STAR} (ADwarfs photometry, G. Rieke model table; background-subtracted
@@ -152,4 +152,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

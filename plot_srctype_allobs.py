@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 EPILOG = """\
 Inputs: the photom reference file (--photom; FULL row photmjsr and uncertainty per filter; default the newest
@@ -71,4 +71,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

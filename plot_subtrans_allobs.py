@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 EPILOG = """\
 Inputs (below --basedir): CalFacs/subarray_transfer_F770W.dat and _F1280W.dat (plot_subtrans.py) and, per
@@ -62,4 +62,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

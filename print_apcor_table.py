@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 FLIGHT = Path(__file__).resolve().parent.parent / "shared" / "data" / "crds_reffiles" / "jwst_miri_apcorr_0010.fits"
 
@@ -99,4 +99,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

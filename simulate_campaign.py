@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from absflux import campaign as CP
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 
 def main(argv=None) -> int:
@@ -70,4 +70,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

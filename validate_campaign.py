@@ -18,7 +18,7 @@ import numpy as np
 from astropy.table import Table
 
 from absflux import constants as C
-from absflux.cli import fail, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 log = logging.getLogger("validate_campaign")
 
@@ -639,4 +639,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

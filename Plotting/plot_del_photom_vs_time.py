@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absflux import constants as C  # noqa: E402
 from absflux import plotting as P  # noqa: E402
-from absflux.cli import fail, setup_logging  # noqa: E402
+from absflux.cli import fail, run, setup_logging  # noqa: E402
 
 log = logging.getLogger("plot_del_photom_vs_time")
 FILE_COLORS = ("tab:blue", "c", "tab:green", "m", "tab:orange", "tab:red", "tab:purple", "k")
@@ -157,4 +157,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absflux import constants as C  # noqa: E402
 from absflux import plotting as P  # noqa: E402
-from absflux.cli import fail, setup_logging  # noqa: E402
+from absflux.cli import fail, run, setup_logging  # noqa: E402
 
 log = logging.getLogger("plot_sens_vs_time")
 MJD0 = 59700.0
@@ -91,4 +91,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absflux import constants as C  # noqa: E402
-from absflux.cli import fail, setup_logging  # noqa: E402
+from absflux.cli import fail, run, setup_logging  # noqa: E402
 from absflux.io_utils import provenance, write_table  # noqa: E402
 from absflux.tables import TableError, build_datatable, datatable_latex_formats  # noqa: E402
 
@@ -120,4 +120,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

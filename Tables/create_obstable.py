@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absflux import constants as C  # noqa: E402
-from absflux.cli import fail, setup_logging  # noqa: E402
+from absflux.cli import fail, run, setup_logging  # noqa: E402
 from absflux.tables import TableError, collect_observations, obstable_latex  # noqa: E402
 
 log = logging.getLogger("create_obstable")
@@ -51,4 +51,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -1,11 +1,14 @@
-"""Shared command-line helpers: logging set-up and one-line fatal errors."""
+"""Shared command-line helpers: logging set-up, one-line fatal errors, the script runner."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 EXIT_BAD_INPUT = 2
+#: Exit code after SIGTERM (128 + 15, as a shell reports it).
+EXIT_TERMINATED = 143
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -19,5 +22,50 @@ def setup_logging(verbose: bool = False) -> None:
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     """Print a one-line error to stderr and return the exit code."""
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
     return code
+
+
+def oserror_message(exc: OSError) -> str:
+    """``<file>: <reason>`` for an OSError (the file named when the error knows it)."""
+    where = exc.filename if exc.filename is not None else "output"
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    return f"{where}: {reason}"
+
+
+def _terminate(signum, frame):  # noqa: ARG001
+    # SystemExit unwinds the stack, so every ``finally`` and atomic-write helper removes its temporaries
+    raise SystemExit(EXIT_TERMINATED)
+
+
+def run(main, argv=None) -> int:
+    """Run a script's ``main``: SIGTERM unwinds cleanly, unwritable outputs are one-line errors.
+
+    An OSError that means the output cannot be written (disk full, read-only
+    folder, no permission; :data:`absflux.io_utils.WRITE_ERRNOS`) becomes
+    ``error: <file>: <reason>`` and exit code 2 instead of a traceback; the
+    atomic-write helpers have removed their temporaries by then.
+
+    Parameters
+    ----------
+    main : callable
+        The script's ``main(argv) -> int``.
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
+    from .io_utils import WRITE_ERRNOS
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return main(argv)
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            return fail(f"cannot write {oserror_message(exc)}")
+        raise

@@ -13,14 +13,24 @@ or a partial set of outputs behind when it fails.  This module provides:
   formats, a nested mapping for ECSV);
 * :class:`OutputSet` - stage several outputs (tables, figures, text) under
   temporary names and rename them all at the end (``commit``), or remove them
-  all (``discard``), so a failure leaves nothing behind.
+  all (``discard``), so a failure leaves nothing behind;
+* :func:`atomic_path` / :func:`atomic_write_text` - the one atomic-write
+  helper: a temporary name unique to the process and the call, removed on any
+  failure, renamed on success;
+* :func:`clean_stale_temporaries` - remove the temporaries of processes that
+  no longer run (killed runs), so a rerun leaves none behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
 import logging
 import os
+import re
+import secrets
+import shutil
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -134,8 +144,124 @@ def _fits_cards(prov: dict) -> dict:
     return meta
 
 
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+#: Suffixes of the temporaries this project writes: ``.<name>.<pid>-<token>.<kind>``.
+TMP_KINDS = ("tmp", "staged")
+_TMP_RE = re.compile(
+    r"^\.(?P<name>.+)\.(?P<pid>\d+)-(?P<token>[0-9a-f]{8})\.(?P<kind>tmp|staged)(?P<ext>\.[A-Za-z0-9]+)?$"
+)
+#: Prefix of the staging directories of step 1: ``.staging_<pid>-<token>_...``.
+STAGING_PREFIX = ".staging_"
+_STAGING_RE = re.compile(r"^\.staging_(?P<pid>\d+)-[0-9a-f]{8}")
+
+#: errno values that mean "the output cannot be written here" (a one-line error, exit 2).
+WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
+
+
+def tmp_path(final, kind: str = "tmp") -> Path:
+    """Temporary sibling of ``final``, unique to this process and call.
+
+    The name ``.<name>.<pid>-<token>.<kind><ext>`` keeps the final extension (so
+    format guessing by suffix still works), is hidden, and carries the writer's
+    process id so that :func:`clean_stale_temporaries` can tell a killed run's
+    leftovers from a running one's.
+    """
+    final = Path(final)
+    return final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.{kind}{final.suffix}")
+
+
+def _unlink_quietly(path: Path) -> None:
+    # clean-up must never hide the error that made it necessary (e.g. EROFS on the unlink too)
+    with contextlib.suppress(OSError):
+        Path(path).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(final):
+    """Yield a temporary path; rename it to ``final`` when the block succeeds.
+
+    On any exception (including KeyboardInterrupt/SystemExit from a signal)
+    the temporary is removed and the exception propagates; ``final`` is then
+    untouched.  A block that writes nothing leaves ``final`` untouched too.
+
+    Examples
+    --------
+    >>> with atomic_path("out.fits") as tmp:          # doctest: +SKIP
+    ...     hdul.writeto(tmp)
+    """
+    final = Path(final)
+    tmp = tmp_path(final)
+    try:
+        yield tmp
+        if tmp.exists():
+            os.replace(tmp, final)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def atomic_write_text(final, text: str) -> Path:
+    """Write ``text`` to ``final`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(final) as tmp:
+        tmp.write_text(text)
+    return Path(final)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale_temporary(path) -> bool:
+    """True for a temporary of this project whose writer process no longer runs."""
+    name = Path(path).name
+    m = _TMP_RE.match(name) or _STAGING_RE.match(name)
+    return bool(m) and not _pid_alive(int(m.group("pid")))
+
+
+def clean_stale_temporaries(directory, recursive: bool = False) -> list[Path]:
+    """Remove the temporaries (files and staging directories) of dead processes in ``directory``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Folder to clean (missing: nothing to do).
+    recursive : bool
+        Also clean every sub-folder.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    it = directory.rglob(".*") if recursive else directory.glob(".*")
+    for p in sorted(it):
+        if not is_stale_temporary(p):
+            continue
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+    if removed:
+        log.info(
+            "removed %d stale temporar%s of killed runs in %s",
+            len(removed),
+            "y" if len(removed) == 1 else "ies",
+            directory,
+        )
+    return removed
 
 
 def write_table(table, path, format: str, prov: dict | None = None, **kwargs) -> Path:
@@ -175,13 +301,8 @@ def write_table(table, path, format: str, prov: dict | None = None, **kwargs) ->
             t.meta["comments"] = list(t.meta.get("comments", [])) + lines
         else:
             t.meta["comments"] = list(t.meta.get("comments", [])) + provenance_lines(prov)
-    tmp = _tmp_name(path)
-    try:
+    with atomic_path(path) as tmp:
         t.write(tmp, format=format, overwrite=True, **kwargs)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -210,7 +331,7 @@ class OutputSet:
         if not final.parent.is_dir():
             final.parent.mkdir(parents=True)
             self._dirs.append(final.parent)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.staged")
+        tmp = tmp_path(final, "staged")
         self._staged[final] = tmp
         return tmp
 
@@ -225,16 +346,20 @@ class OutputSet:
         for final, tmp in self._staged.items():
             if not tmp.exists():
                 raise FileNotFoundError(f"staged output {final} was never written")
-        for final, tmp in self._staged.items():
-            tmp.replace(final)
-            done.append(final)
+        try:
+            for final, tmp in self._staged.items():
+                tmp.replace(final)
+                done.append(final)
+        except BaseException:
+            self.discard()
+            raise
         self._staged.clear()
         return done
 
     def discard(self) -> None:
         """Remove the staged temporaries (and directories this set created, if empty)."""
         for tmp in self._staged.values():
-            tmp.unlink(missing_ok=True)
+            _unlink_quietly(tmp)
         self._staged.clear()
         for d in reversed(self._dirs):
             try:

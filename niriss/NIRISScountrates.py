@@ -6,7 +6,8 @@ Run ``python niriss/NIRISScountrates.py --help``; the logic is in :mod:`absflux.
 
 import sys
 
+from absflux.cli import run
 from absflux.niriss.cli import countrates_main
 
 if __name__ == "__main__":
-    sys.exit(countrates_main())
+    sys.exit(run(countrates_main))

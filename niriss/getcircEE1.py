@@ -6,7 +6,8 @@ Run ``python niriss/getcircEE1.py --help``; the logic is in :mod:`absflux.niriss
 
 import sys
 
+from absflux.cli import run
 from absflux.niriss.cli import getcircee1_main
 
 if __name__ == "__main__":
-    sys.exit(getcircee1_main())
+    sys.exit(run(getcircee1_main))

@@ -6,7 +6,8 @@ Run ``python niriss/getcircSB1.py --help``; the logic is in :mod:`absflux.niriss
 
 import sys
 
+from absflux.cli import run
 from absflux.niriss.cli import getcircsb1_main
 
 if __name__ == "__main__":
-    sys.exit(getcircsb1_main())
+    sys.exit(run(getcircsb1_main))

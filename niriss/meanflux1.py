@@ -6,7 +6,8 @@ Run ``python niriss/meanflux1.py --help``; the logic is in :mod:`absflux.niriss`
 
 import sys
 
+from absflux.cli import run
 from absflux.niriss.cli import meanflux1_main
 
 if __name__ == "__main__":
-    sys.exit(meanflux1_main())
+    sys.exit(run(meanflux1_main))

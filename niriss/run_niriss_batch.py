@@ -6,7 +6,8 @@ Run ``python niriss/run_niriss_batch.py --help``; the logic is in :mod:`absflux.
 
 import sys
 
+from absflux.cli import run
 from absflux.niriss.cli import batch_main
 
 if __name__ == "__main__":
-    sys.exit(batch_main())
+    sys.exit(run(batch_main))

@@ -6,7 +6,8 @@ Run ``python niriss/simulate_niriss.py --help``; the logic is in :mod:`absflux.n
 
 import sys
 
+from absflux.cli import run
 from absflux.niriss.cli import simulate_main
 
 if __name__ == "__main__":
-    sys.exit(simulate_main())
+    sys.exit(run(simulate_main))
