@@ -194,6 +194,12 @@ def atomic_path(final):
         yield tmp
         if tmp.exists():
             os.replace(tmp, final)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        if exc.errno in WRITE_ERRNOS and (exc.filename is None or str(exc.filename) == str(tmp)):
+            # ENOSPC from a write() names no file, EROFS names the temporary: name the product instead
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(final)) from exc
+        raise
     except BaseException:
         _unlink_quietly(tmp)
         raise
