@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo_run
+# `make demo PRESET=tiny DEMO_DIR=tiny_run` runs the same chain on the tiny campaign (minutes)
+PRESET ?= demo
 NIRISS_DIR ?= niriss_run
 STAMP := $(VENV)/.installed
 
@@ -22,7 +24,7 @@ STEP = $(PY) -m absflux.steptime --log $(DEMO_DIR)/step_times.tsv --label
 demo: $(STAMP)
 	@mkdir -p $(DEMO_DIR) && rm -f $(DEMO_DIR)/step_times.tsv
 	@if [ -f $(DEMO_DIR)/truth.ecsv ]; then echo "campaign $(DEMO_DIR) exists: not simulated again"; \
-	else $(STEP) "0 simulate the campaign" -- $(PY) simulate_campaign.py --preset demo --out $(DEMO_DIR); fi
+	else $(STEP) "0 simulate the campaign" -- $(PY) simulate_campaign.py --preset $(PRESET) --out $(DEMO_DIR); fi
 	$(STEP) "1 jwst pipeline (--jobs 2)" -- $(PY) pipeline_all.py --root $(DEMO_DIR) --jobs 2 --onlynew --sky-star-wings subtract
 	$(STEP) "2 PSF files" -- $(PY) calc_webbpsfs.py --root $(DEMO_DIR) --all --like-simulation
 	# a failed set or mosaic is reported by the step and the chain goes on

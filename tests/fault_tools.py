@@ -222,3 +222,32 @@ def run_script_mounted(script: str, *args, readonly=(), full=(), timeout: float 
         timeout=timeout,
         env=script_env(env),
     )
+
+
+def shared_tiny_chain(tmp_path_factory) -> Path:
+    """The tiny campaign run through every step of ``make demo`` once per test session.
+
+    pytest-xdist workers share the folder (the first one builds it under a file
+    lock, the others wait); tests must not change it: :func:`clone_tree` it first.
+    """
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by all workers of this session
+    root = base / "tiny_chain"
+    with open(base / "tiny_chain.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = base / "tiny_chain.done"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            r = subprocess.run(
+                ["make", "-C", str(REPO), "demo", "PRESET=tiny", f"DEMO_DIR={root}", f"PY={sys.executable}", "STAMP="],
+                capture_output=True,
+                text=True,
+                env=script_env(),
+            )
+            (base / "tiny_chain.log").write_text(r.stdout + r.stderr)
+            assert r.returncode == 0, f"make demo PRESET=tiny failed:\n{(r.stdout + r.stderr)[-4000:]}"
+            done.write_text("ok\n")
+    return root
