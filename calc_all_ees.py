@@ -46,12 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _job(task):
-    root, stype, filt, sname, fac, fmt, ee_from, ee_norm = task
+    root, stype, filt, sname, fac, fmt, ee_from, methods = task
     from absflux.encircled_energy import EEError, calc_encircled_energy
 
     t0 = time.time()
     try:
-        res = calc_encircled_energy(root, stype, filt, sname, fac, fig_format=fmt, ee_from=ee_from, ee_norm=ee_norm)
+        res = calc_encircled_energy(
+            root,
+            stype,
+            filt,
+            sname,
+            fac,
+            fig_format=fmt,
+            ee_from=ee_from,
+            ee_norm=methods["ee_norm"],
+            ee_centre=methods["ee_centre"],
+            model_ee_method=methods["model_ee"],
+            sky_annulus=methods["sky_annulus"],
+        )
     except EEError as exc:
         return {"task": task, "ok": False, "error": str(exc), "seconds": time.time() - t0}
     ap = res.apcor_table
@@ -86,6 +98,9 @@ def main(argv=None) -> int:
     if args.jobs < 1 or (args.fwhmfac is not None and args.fwhmfac <= 0):
         return fail("--jobs must be >= 1 and --fwhmfac > 0")
     fmt = None if args.no_fig else ("pdf" if args.pdf else "png")
+    from absflux.encircled_energy import ee_choices
+
+    methods = ee_choices(args)
     tasks = []
     for f, v in vetted.items():
         if args.filters and f not in args.filters:
@@ -93,7 +108,7 @@ def main(argv=None) -> int:
         facs = C.FWHMFAC_SCAN if args.scan else ((args.fwhmfac,) if args.fwhmfac else (v.fwhmfac,))
         for stype, sname in v.sets if args.only_vetted else v.measured:
             for fac in facs:
-                tasks.append((args.root, stype, f, sname, float(fac), fmt, args.ee_from, args.ee_norm))
+                tasks.append((args.root, stype, f, sname, float(fac), fmt, args.ee_from, methods))
     if not tasks:
         return fail(f"no data sets to measure (vetted table {source}, filters {args.filters})")
     log.info("%d EE measurements from %s, %d job(s)", len(tasks), source, args.jobs)

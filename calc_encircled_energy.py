@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     log = logging.getLogger("calc_encircled_energy")
-    from absflux.encircled_energy import EEError, calc_encircled_energy
+    from absflux.encircled_energy import EEError, calc_encircled_energy, ee_choices
 
     stype = args.dir
     if stype == "all":
@@ -66,6 +66,7 @@ def main(argv=None) -> int:
         if stype is None:
             return fail(f"{args.filter}/{args.dataset}: no such set in {', '.join(C.STAR_TYPES)} below {args.root}")
     fmt = None if args.no_fig else ("pdf" if args.pdf else "png")
+    methods = ee_choices(args)
     try:
         res = calc_encircled_energy(
             args.root,
@@ -77,7 +78,10 @@ def main(argv=None) -> int:
             fig_format=fmt,
             options=vars(args),
             ee_from=args.ee_from,
-            ee_norm=args.ee_norm,
+            ee_norm=methods["ee_norm"],
+            ee_centre=methods["ee_centre"],
+            model_ee_method=methods["model_ee"],
+            sky_annulus=methods["sky_annulus"],
         )
     except EEError as exc:
         return fail(str(exc))

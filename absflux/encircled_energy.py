@@ -64,11 +64,22 @@ EE_NORMS = ("wing", "original")
 MODEL_ONLY_FILTERS = ("F2550W",)
 
 
+#: Centre of the curves of growth: the recentred centroid (default) or the original's peak pixel.
+EE_CENTRES = ("centroid", "peak")
+#: Model EE: exact aperture sums on the PSF (default) or the radial profile of ``measure_ee`` (original).
+MODEL_EE_METHODS = ("exact", "profile")
+#: Sky annulus of the curves of growth: on the pixels present (default) or on the NaN-filled cutout (original).
+SKY_ANNULUS = ("unfilled", "filled")
+#: The original scripts' choice for each of the step-3 options (``--original``).
+ORIGINAL_EE = {"ee_norm": "original", "ee_centre": "peak", "model_ee": "profile", "sky_annulus": "filled"}
+#: The current method (the defaults).
+DEFAULT_EE = {"ee_norm": "wing", "ee_centre": "centroid", "model_ee": "exact", "sky_annulus": "unfilled"}
+
+
 def add_ee_options(parser) -> None:
-    """``--ee-norm`` and ``--ee-from`` of calc_encircled_energy.py and calc_all_ees.py."""
+    """``--ee-norm``, ``--ee-from`` and the ``--original`` options of calc_encircled_energy.py and calc_all_ees.py."""
     parser.add_argument(
         "--ee-norm",
-        default="wing",
         choices=EE_NORMS,
         help="normalisation at the merge radius: wing = the model PSF light in the background annulus is "
         "accounted for (default), original = the original scripts' normalisation (EE 0.3-0.6%% too high)",
@@ -79,6 +90,45 @@ def add_ee_options(parser) -> None:
         choices=("auto", "mosaic", "bkgsub"),
         help="observed EE below the merge radius: auto = bkgsub mosaic for coronagraphy, else the mosaic (spec)",
     )
+    parser.add_argument(
+        "--ee-centre",
+        choices=EE_CENTRES,
+        help="centre of the curves of growth: centroid = the recentred centroid (default), "
+        "peak = the brightest pixel, as the original",
+    )
+    parser.add_argument(
+        "--model-ee",
+        choices=MODEL_EE_METHODS,
+        help="model EE: exact = exact aperture sums on the PSF (default), profile = poppy's measure_ee "
+        "(radial profile in 1-pixel annuli, cubic interpolation), as the original",
+    )
+    parser.add_argument(
+        "--sky-annulus",
+        choices=SKY_ANNULUS,
+        help="far sky annulus: unfilled = clipped mean of the pixels present (default), filled = on the cutout "
+        "whose NaNs interpolate_replace_nans filled, as the original (differs on partly uncovered mosaics)",
+    )
+    parser.add_argument(
+        "--original",
+        action="store_true",
+        help="the original scripts' step 3: --ee-norm original --ee-centre peak --model-ee profile "
+        "--sky-annulus filled (an option given explicitly still wins)",
+    )
+
+
+def ee_choices(args) -> dict:
+    """The step-3 method options of parsed arguments, with ``--original`` filling the ones not given.
+
+    Returns
+    -------
+    dict
+        ee_norm, ee_centre, model_ee, sky_annulus.
+    """
+    base = dict(ORIGINAL_EE) if getattr(args, "original", False) else dict(DEFAULT_EE)
+    for k in base:
+        if getattr(args, k, None) is not None:
+            base[k] = getattr(args, k)
+    return base
 
 
 class EEError(ValueError):
@@ -240,6 +290,28 @@ def model_ee(hdul, filt: str, radii) -> np.ndarray:
     return curve_of_growth(np.asarray(hdul[2].data, float), model_psf_center(hdul, filt), r_ext).flux
 
 
+def model_ee_profile(hdul, filt: str, radii) -> np.ndarray:
+    """Model EE at ``radii`` (mosaic pixels) with ``poppy.utils.measure_ee`` on extension 2 (the original's way).
+
+    ``measure_ee`` (re-exported by stpsf as ``stpsf.measure_ee``, the spec's
+    ``webbpsf.measure_ee``) sums the PSF in 1-pixel annuli of the oversampled
+    image and interpolates the cumulative sum with a cubic spline in radius
+    (arcsec); it differs from the exact aperture sums of :func:`model_ee` by up
+    to a few 1e-5 in EE.  The centre is the same as :func:`model_ee`'s.
+    """
+    from poppy.utils import measure_ee
+
+    h0, h2 = hdul[0].header, hdul[2].header
+    try:
+        det_scale = float(h0["PIXELSCL"]) * float(h0["DET_SAMP"])
+        if "PIXELSCL" not in h2:
+            raise KeyError("PIXELSCL (extension 2)")
+    except KeyError as exc:
+        raise EEError(f"PSF file lacks keyword {exc}") from None
+    ee = measure_ee(hdul, ext=2, center=model_psf_center(hdul, filt))
+    return np.asarray(ee(np.asarray(radii, float) * det_scale), dtype=float)
+
+
 # --------------------------------------------------------------------------
 # Observed EE
 # --------------------------------------------------------------------------
@@ -297,7 +369,9 @@ class ObservedCurve:
     growth: Growth = field(repr=False)
 
 
-def observed_curve(image, center_radec, radii, annulus, label: str = "") -> ObservedCurve:
+def observed_curve(
+    image, center_radec, radii, annulus, label: str = "", sky_annulus: str = "unfilled"
+) -> ObservedCurve:
     """apsum(r) = CoG(r) - mean_annulus x pi r^2 on one mosaic (spec 3.10 step 5, one pass).
 
     Parameters
@@ -312,12 +386,20 @@ def observed_curve(image, center_radec, radii, annulus, label: str = "") -> Obse
         on the pixels present.
     label : str
         For error messages (filter/set).
+    sky_annulus : {'unfilled', 'filled'}
+        'filled' reproduces the original's per-radius ``aper_image`` calls: the
+        annulus statistics are taken on the cutout (3 x the outer annulus radius)
+        after ``interpolate_replace_nans`` filled its NaNs, a radius is invalid when
+        its aperture's bounding box holds 10 NaN pixels or more, and the original's
+        edge test (cutout position against the full image shape) applies.
 
     Returns
     -------
     ObservedCurve
         apsum is NaN where the aperture leaves the image or covers >= 10 NaN pixels.
     """
+    if sky_annulus not in SKY_ANNULUS:
+        raise EEError(f"sky_annulus must be one of {', '.join(SKY_ANNULUS)}, got {sky_annulus!r}")
     from astropy.stats import SigmaClip
     from photutils.aperture import ApertureStats, CircularAnnulus
 
@@ -327,6 +409,8 @@ def observed_curve(image, center_radec, radii, annulus, label: str = "") -> Obse
     ny, nx = image.shape
     if not (-0.5 <= x <= nx - 0.5 and -0.5 <= y <= ny - 0.5):
         raise EEError(f"{label}: star centre ({x:.1f}, {y:.1f}) is off the image {image.path}")
+    if sky_annulus == "filled":
+        return _observed_curve_filled(image, (x, y), np.asarray(radii, float), annulus, label)
     ann = CircularAnnulus((x, y), r_in=float(annulus[0]), r_out=float(annulus[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -351,6 +435,52 @@ def observed_curve(image, center_radec, radii, annulus, label: str = "") -> Obse
         bad |= np.asarray(radii) > dmin
     apsum = np.where(bad, np.nan, apsum)
     return ObservedCurve(np.asarray(radii), apsum, float(st.mean), frac, g)
+
+
+def _observed_curve_filled(image, xy, radii, annulus, label: str) -> ObservedCurve:
+    """The original's curve of growth: the filled-cutout annulus and its NaN and edge rules (see observed_curve)."""
+    from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
+    from astropy.nddata import Cutout2D
+    from astropy.stats import SigmaClip
+    from photutils.aperture import ApertureStats, CircularAnnulus
+
+    from .photometry import MAX_NAN_INTERPOLATE
+
+    x, y = xy
+    size = 3.0 * float(annulus[1])
+    cut = Cutout2D(image.data, (x, y), (size, size), mode="trim", copy=True)
+    ox, oy = cut.origin_original
+    xc, yc = x - ox, y - oy
+    isnan = ~np.isfinite(cut.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        filled = (
+            interpolate_replace_nans(cut.data, Gaussian2DKernel(x_stddev=2, y_stddev=2)) if isnan.any() else cut.data
+        )
+        ann = CircularAnnulus((xc, yc), r_in=float(annulus[0]), r_out=float(annulus[1]))
+        st = ApertureStats(filled, ann, sigma_clip=SigmaClip(sigma=3.0, maxiters=10))
+    npix = float(getattr(st.sum_aper_area, "value", st.sum_aper_area))
+    if not np.isfinite(st.mean) or not np.isfinite(npix) or npix <= 0:
+        raise EEError(
+            f"{label}: background annulus [{annulus[0]:.1f}, {annulus[1]:.1f}] px is entirely off the image "
+            f"or NaN in {image.path}"
+        )
+    g = curve_of_growth(filled, (xc, yc), radii, nan_mask=isnan)
+    # NaN pixels in each aperture's bounding box (photutils' mask.multiply turns NaN x 0 into NaN there)
+    integ = np.pad(np.cumsum(np.cumsum(isnan, axis=0), axis=1), ((1, 0), (1, 0)))
+    ny, nx = isnan.shape
+    nbox = np.empty(radii.size, int)
+    for k, r in enumerate(radii):
+        i0, i1 = int(np.floor(xc - r + 0.5)), int(np.ceil(xc + r + 0.5))
+        j0, j1 = int(np.floor(yc - r + 0.5)), int(np.ceil(yc + r + 0.5))
+        i0, i1, j0, j1 = max(i0, 0), min(i1, nx), max(j0, 0), min(j1, ny)
+        nbox[k] = integ[j1, i1] - integ[j0, i1] - integ[j1, i0] + integ[j0, i0] if (i1 > i0 and j1 > j0) else 0
+    fy, fx = image.shape
+    # the original's edge test: cutout position against the FULL image shape, rows compared with x
+    edge = (radii > xc) | (radii > fy - xc) | (radii > yc) | (radii > fx - yc)
+    apsum = g.flux - float(st.mean) * np.pi * radii**2
+    apsum = np.where(edge | (nbox >= MAX_NAN_INTERPOLATE), np.nan, apsum)
+    return ObservedCurve(radii, apsum, float(st.mean), npix / ann.area, g)
 
 
 # --------------------------------------------------------------------------
@@ -472,6 +602,9 @@ def compute_ee(
     centerap_png=None,
     ee_from: str = "auto",
     ee_norm: str = "wing",
+    ee_centre: str = "centroid",
+    model_ee_method: str = "exact",
+    sky_annulus: str = "unfilled",
 ) -> dict:
     """EE curves and aperture corrections of one set (no file written except ``centerap_png``).
 
@@ -479,7 +612,11 @@ def compute_ee(
     3.10: the bkgsub mosaic for coronagraphic filters, the mosaic otherwise),
     'mosaic' or 'bkgsub'.  ``ee_norm`` selects the normalisation at the merge
     radius: 'wing' (the model's light in the background annulus accounted for,
-    default) or 'original' (see the module docstring, item 5).
+    default) or 'original' (see the module docstring, item 5).  ``ee_centre``
+    ('centroid' or the original's 'peak' pixel), ``model_ee_method`` ('exact'
+    or the original's 'profile', :func:`model_ee_profile`) and ``sky_annulus``
+    ('unfilled' or the original's 'filled', :func:`observed_curve`) select the
+    other original choices (``ORIGINAL_EE``).
 
     Returns
     -------
@@ -498,8 +635,14 @@ def compute_ee(
         raise EEError(f"fwhmfac must be > 0, got {fwhmfac}")
     if ee_from not in ("auto", "mosaic", "bkgsub"):
         raise EEError(f"ee_from must be auto, mosaic or bkgsub, got {ee_from!r}")
-    if ee_norm not in EE_NORMS:
-        raise EEError(f"ee_norm must be one of {', '.join(EE_NORMS)}, got {ee_norm!r}")
+    for what, v, allowed in (
+        ("ee_norm", ee_norm, EE_NORMS),
+        ("ee_centre", ee_centre, EE_CENTRES),
+        ("model_ee_method", model_ee_method, MODEL_EE_METHODS),
+        ("sky_annulus", sky_annulus, SKY_ANNULUS),
+    ):
+        if v not in allowed:
+            raise EEError(f"{what} must be one of {', '.join(allowed)}, got {v!r}")
     label = f"{filt} {startype}/{dataset}"
     psf_file = Path(psf_file) if psf_file is not None else psf_path(root, filt)
     mos, bkg = set_mosaics(root, startype, filt, dataset)
@@ -514,17 +657,20 @@ def compute_ee(
     radii = radii_grid(filt, fwhmfac)
     r_n = fwhmfac * f
     annulus = (radii.max() * 1.0, radii.max() * 1.2)
-    ee_model = model_ee(psf, filt, radii)
+    ee_model = (model_ee_profile if model_ee_method == "profile" else model_ee)(psf, filt, radii)
     try:
         img_bkg = read_image(bkg)
         img = img_bkg if bkg == mos else read_image(mos)
-        _, center = aper_image(
+        ctab, center = aper_image(
             bkg, filt, 5 * f, (5 * f, 6 * f), 1.0, imgfile=centerap_png, return_center=True, image=img_bkg
         )
     except PhotometryError as exc:
         raise EEError(f"{label}: {exc}") from None
-    obs = observed_curve(img, center, radii, annulus, label)
-    obs_bkg = obs if bkg == mos else observed_curve(img_bkg, center, radii, annulus, label + " (bkgsub)")
+    if ee_centre == "peak":
+        xp, yp = (float(getattr(ctab[k][0], "value", ctab[k][0])) for k in ("x_peak", "y_peak"))
+        center = tuple(float(v) for v in img_bkg.pixel_to_world(xp, yp))
+    obs = observed_curve(img, center, radii, annulus, label, sky_annulus)
+    obs_bkg = obs if bkg == mos else observed_curve(img_bkg, center, radii, annulus, label + " (bkgsub)", sky_annulus)
     norm = np.nanmax(obs.apsum)
     if not np.isfinite(norm) or norm <= 0:
         raise EEError(f"{label}: no positive aperture sum: star not detected in {mos}")
@@ -558,6 +704,9 @@ def compute_ee(
         "annulus": annulus,
         "annulus_fraction": obs.annulus_fraction,
         "ee_norm": ee_norm,
+        "ee_centre": ee_centre,
+        "model_ee_method": model_ee_method,
+        "sky_annulus": sky_annulus,
         "annulus_wing": wing,
         "mosaics": (mos, bkg),
         "psf_file": psf_file,
@@ -608,6 +757,9 @@ def calc_encircled_energy(
     options: dict | None = None,
     ee_from: str = "auto",
     ee_norm: str = "wing",
+    ee_centre: str = "centroid",
+    model_ee_method: str = "exact",
+    sky_annulus: str = "unfilled",
 ) -> EEResult:
     """Run spec 3.10 on one set and write its EE table, apcor table and figures (all or nothing).
 
@@ -629,6 +781,8 @@ def calc_encircled_energy(
         Observed curve used below the merge radius (see :func:`compute_ee`).
     ee_norm : {'wing', 'original'}
         Normalisation at the merge radius (see :func:`compute_ee`).
+    ee_centre, model_ee_method, sky_annulus : str
+        The other original-or-current choices (see :func:`compute_ee`).
 
     Returns
     -------
@@ -650,7 +804,20 @@ def calc_encircled_energy(
         raise EEError(f"unknown figure format {fig_format!r}")
     with OutputSet() as out:
         centerap = out.stage(centerap_final(mos)) if fig_format else None
-        res = compute_ee(root, startype, filt, dataset, fwhmfac, psf_file, centerap, ee_from, ee_norm)
+        res = compute_ee(
+            root,
+            startype,
+            filt,
+            dataset,
+            fwhmfac,
+            psf_file,
+            centerap,
+            ee_from,
+            ee_norm,
+            ee_centre=ee_centre,
+            model_ee_method=model_ee_method,
+            sky_annulus=sky_annulus,
+        )
         prov = provenance(
             "calc_encircled_energy",
             inputs=[*sorted({str(m) for m in res["mosaics"]}), res["psf_file"]],
@@ -669,6 +836,9 @@ def calc_encircled_energy(
             f"psfmodel: {res['psfmodel']}",
             f"ee_from: {res['ee_from']}",
             f"ee_norm: {res['ee_norm']}",
+            f"ee_centre: {res['ee_centre']}",
+            f"model_ee: {res['model_ee_method']}",
+            f"sky_annulus: {res['sky_annulus']}",
             f"annulus_wing: {res['annulus_wing']:.6e}",
             f"crds_context: {res['crds_context'] or 'offline'}",
         ]
