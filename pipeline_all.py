@@ -5,8 +5,12 @@ Order and options of the original ``pipeline_all``: for each filter (F2300C,
 F1550C, F1140C, F1065C, F560W ... F2550W) every set is reduced with
 ``--stage all``, then its background-subtracted mosaic is made with
 ``--stage stage3 --bkgsub``; FND last, without bkgsub.  Independent sets run
-in parallel worker processes (``--jobs``); one failing set does not stop the
-others; a summary closes the run and the exit code is 1 if any set failed.
+in parallel worker processes (``--jobs``, workers die with this process);
+one failing set does not stop the others, and a bad raw file blocks only its
+own set.  A summary closes the run.  Exit code: 0 when every set was reduced
+(or was finished, with ``--onlynew``); 2 for bad options, bad input or
+outputs that cannot be written (one ``error:`` line per bad file); 1 when the
+pipeline failed on a set.
 """
 
 from __future__ import annotations
@@ -58,18 +62,12 @@ def build_parser():
     return p
 
 
-def set_finished(set_dir: Path, sname: str, bkgsub: bool) -> bool:
-    """A set is finished when its stage-3 mosaic (and bkgsub mosaic if due) exists."""
-    ok = (set_dir / f"miri_{sname}_stage3_asn_i2d.fits").is_file()
-    return ok and (not bkgsub or (set_dir / f"miri_{sname}_stage3_bkgsub_asn_i2d.fits").is_file())
-
-
 def _task(args):
     """Worker: stage all (+ stage3 --bkgsub) of one set."""
     root, stype, filt, ds, opts, bkgsub = args
     import dataclasses
 
-    from absflux.pipeline import SetResult, quiet_pipeline_console, run_set
+    from absflux.pipeline import SetResult, failed_result, quiet_pipeline_console, run_set
 
     quiet_pipeline_console()
 
@@ -81,13 +79,18 @@ def _task(args):
             prods += run_set(ds, set_dir, filt, dataclasses.replace(opts, stage="stage3", bkgsub=True))
         return SetResult(stype, filt, ds.name, "done", "", time.time() - t, prods)
     except Exception as exc:
-        return SetResult(stype, filt, ds.name, "failed", f"{type(exc).__name__}: {exc}", time.time() - t)
+        return failed_result(stype, filt, ds.name, exc, time.time() - t)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     log = logging.getLogger("pipeline_all")
+    # options first: nothing is read or written before they are known to be usable
+    if args.jobs < 1:
+        return fail(f"--jobs must be >= 1, got {args.jobs}")
+    if not args.root.is_dir():
+        return fail(f"{args.root}: campaign root does not exist (or is not a folder)")
     from tqdm import tqdm
 
     from absflux.crdsenv import select_crds
@@ -95,11 +98,24 @@ def main(argv=None) -> int:
         PipelineInputError,
         PipelineOptions,
         SetResult,
+        blocked_result,
+        error_lines,
+        exit_code,
         load_step_parameter_file,
         resolve_overrides,
+        set_finished,
         sort_uncal,
+        tidy_folder,
     )
+    from absflux.procs import run_pool
 
+    filters = [f for f in ORDER if f in args.filters]
+    types = [t for t in TYPE_ORDER + ("Asteroids",) if t in args.dirs]
+    fdirs = [(t, f) for f in filters for t in types if (args.root / t / f).is_dir()]
+    if not fdirs:
+        return fail(
+            f"{args.root}: no <type>/<filter> folder for types {', '.join(types)} and filters {', '.join(filters)}"
+        )
     try:
         log.info("CRDS: %s", select_crds(args.root, args.crds_cache))
         steppars = load_step_parameter_file(args.step_params) if args.step_params else {}
@@ -107,7 +123,6 @@ def main(argv=None) -> int:
         return fail(str(exc))
     cores = "1" if args.jobs > 1 else "half"
     tasks, results = [], []
-    filters = [f for f in ORDER if f in args.filters]
     for filt in filters:
         try:
             ov = resolve_overrides(args.root, filt, args.nmasks, False, args.nrscd, args.nflats)
@@ -122,37 +137,40 @@ def main(argv=None) -> int:
             maximum_cores=cores,
             sky_star_wings=args.sky_star_wings,
         )
-        for stype in [t for t in TYPE_ORDER + ("Asteroids",) if t in args.dirs]:
+        for stype in [t for t, f in fdirs if f == filt]:
             fdir = args.root / stype / filt
-            if not fdir.is_dir():
-                continue
+            tidy_folder(fdir)
             try:
                 sets = sort_uncal(fdir, filt)
             except PipelineInputError as exc:
-                results.append(SetResult(stype, filt, "-", "failed", str(exc)))
+                results.append(SetResult(stype, filt, "-", "failed", str(exc), kind="input", errors=[str(exc)]))
                 continue
             for ds in sets:
+                if ds.blocked:
+                    # a bad raw file blocks its own set only, and counts as failed (never skipped)
+                    results.append(blocked_result(stype, filt, ds))
+                    continue
                 bkg = not args.no_bkgsub and filt != C.FND_FILTER and len(ds.files) > 1
                 if args.onlynew and set_finished(fdir / ds.name, ds.name, bkg):
+                    tidy_folder(fdir / ds.name)
                     results.append(SetResult(stype, filt, ds.name, "skipped", "finished (--onlynew)"))
                     continue
                 tasks.append((args.root, stype, filt, ds, opts, bkg))
-    log.info("%d sets to reduce, %d skipped, %d worker(s)", len(tasks), len(results), args.jobs)
+    n_bad = sum(r.status == "failed" for r in results)
+    log.info(
+        "%d sets to reduce, %d skipped, %d blocked by bad input, %d worker(s)",
+        len(tasks),
+        len(results) - n_bad,
+        n_bad,
+        args.jobs,
+    )
     t0 = time.time()
     bar = tqdm(total=len(tasks), unit="set", disable=args.no_progress)
-    if args.jobs > 1 and tasks:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=args.jobs) as ex:
-            futs = [ex.submit(_task, t) for t in tasks]
-            for fut in as_completed(futs):
-                results.append(fut.result())
-                bar.update()
-    else:
-        for t in tasks:
-            results.append(_task(t))
-            bar.update()
-    bar.close()
+    try:
+        # workers die with this process (kill -9 included) and are stopped when it is interrupted
+        results += run_pool(_task, tasks, args.jobs, on_result=lambda r: bar.update())
+    finally:
+        bar.close()
     n = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
     log.info(
         "summary: %d done, %d skipped, %d failed in %.0f s", n["done"], n["skipped"], n["failed"], time.time() - t0
@@ -160,7 +178,9 @@ def main(argv=None) -> int:
     for r in sorted(results, key=lambda r: (r.status != "failed", r.filter, r.startype, r.set)):
         if r.status == "failed":
             log.error("FAILED %s/%s/%s: %s", r.startype, r.filter, r.set, r.reason)
-    return 1 if n["failed"] else 0
+    for line in error_lines(results):
+        fail(line)
+    return exit_code(results)
 
 
 if __name__ == "__main__":

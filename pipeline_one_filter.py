@@ -4,6 +4,11 @@
 Raw files ``<dir>/<FILTER>/*_uncal.fits`` are sorted into ``<TARGNAME>_setN``
 directories (by header TARGNAME and visit), each reduced with the MIRI
 flux-calibration choices; the mosaic is ``miri_<set>_stage3[_bkgsub]_asn_i2d.fits``.
+
+A bad raw file (unreadable, truncated, wrong FILTER) blocks only its own set.
+Exit code: 0 when every set asked for was reduced (or was finished, with
+``--onlynew``); 2 for bad input or an output that cannot be written (one
+``error:`` line per bad file); 1 when the pipeline failed on a set.
 """
 
 from __future__ import annotations
@@ -47,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flat-path", help="template of the --nflats file ({filter} replaced)")
     p.add_argument("--rscd-path", help="path of the --nrscd file")
     p.add_argument("--photomfile", type=Path, help="photom override (default: CRDS)")
-    p.add_argument("--onlynew", action="store_true", help="skip sets whose directory already exists")
+    p.add_argument(
+        "--onlynew",
+        action="store_true",
+        help="skip finished sets (the mosaic, or the last stage asked for, is complete); interrupted ones are rerun",
+    )
     p.add_argument("--bkgsub", action="store_true", help="subtract a per-visit median sky before Image3")
     p.add_argument(
         "--sky-star-wings",
@@ -110,7 +119,7 @@ def main(argv=None) -> int:
     setup_logging(args.verbose)
     log = logging.getLogger("pipeline_one_filter")
     from absflux.crdsenv import select_crds
-    from absflux.pipeline import PipelineInputError, pipeline_one_filter, sort_uncal
+    from absflux.pipeline import PipelineInputError, error_lines, exit_code, pipeline_one_filter, sort_uncal
 
     try:
         opts = options_from_args(args, args.filter)
@@ -120,8 +129,14 @@ def main(argv=None) -> int:
             types = tuple(t for t in types if (args.root / t / args.filter).is_dir())
             if not types:
                 raise PipelineInputError(f"{args.root}: no type directory has a {args.filter} directory")
-        for t in types:  # validate every input before any processing
-            sort_uncal(args.root / t / args.filter, args.filter)
+        # every folder and --sets name is checked before any processing (bad raw files block only their set)
+        known = [ds.name for t in types for ds in sort_uncal(args.root / t / args.filter, args.filter)]
+        unknown = [s for s in args.sets or [] if s not in known]
+        if unknown:
+            where = ", ".join(str(args.root / t / args.filter) for t in types)
+            raise PipelineInputError(
+                f"unknown set(s) {', '.join(map(repr, unknown))} in {where}; known sets: {', '.join(map(repr, known))}"
+            )
         crds = select_crds(args.root, args.crds_cache)
     except (PipelineInputError, FileNotFoundError) as exc:
         return fail(str(exc))
@@ -130,12 +145,17 @@ def main(argv=None) -> int:
         from absflux.pipeline import quiet_pipeline_console
 
         quiet_pipeline_console()
-    failed = 0
+
+    def show(r):
+        log.info("%-12s %-7s %-32s %-7s %6.1f s %s", r.startype, r.filter, r.set, r.status, r.seconds, r.reason)
+
+    results = []
     for t in types:
-        for r in pipeline_one_filter(args.root, t, args.filter, opts, only_sets=args.sets):
-            log.info("%-12s %-7s %-32s %-7s %6.1f s %s", r.startype, r.filter, r.set, r.status, r.seconds, r.reason)
-            failed += r.status == "failed"
-    return 1 if failed else 0
+        results += pipeline_one_filter(args.root, t, args.filter, opts, only_sets=args.sets, on_result=show)
+    # bad raw files: one line each, so that every one is seen (exit 2); other failures: exit 1
+    for line in error_lines(results):
+        fail(line)
+    return exit_code(results)
 
 
 if __name__ == "__main__":

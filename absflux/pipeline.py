@@ -12,9 +12,12 @@ never leaves a truncated product behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
+import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -25,10 +28,19 @@ from pathlib import Path
 import numpy as np
 
 from . import constants as C
+from .io_utils import (
+    STAGING_PREFIX,
+    WRITE_ERRNOS,
+    atomic_path,
+    atomic_write_text,
+    clean_stale_temporaries,
+)
 
 log = logging.getLogger(__name__)
 
 DO_NOT_USE = 1
+#: Staging folders of this version: ``.staging_<pid>-<token>_...`` (older versions had no process id).
+_STAGING_OURS = re.compile(r"^\.staging_\d+-[0-9a-f]{8}_")
 STAGES = ("stage1", "stage2", "stage3", "stage23", "all")
 #: Default override files of the original, relative to the campaign root (spec 3.4).
 DEFAULT_OVERRIDES = {
@@ -43,31 +55,117 @@ class PipelineInputError(ValueError):
     """Bad input for step 1 (one-line message naming the file and the problem)."""
 
 
+class SetError(RuntimeError):
+    """A set's processing failed; the message names the file (or set folder) and the stage."""
+
+
 # --------------------------------------------------------------------------
 # Sorting raw files into sets
 # --------------------------------------------------------------------------
 @dataclass
-class DataSet:
-    """One (TARGNAME, visit) set of raw files."""
+class BadFile:
+    """A raw file that cannot be reduced, and why."""
 
-    name: str  # "<TARGNAME>_set<N>"
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class DataSet:
+    """One (TARGNAME, visit) set of raw files.
+
+    ``bad`` lists the raw files of the visit that cannot be reduced: such a set
+    is blocked (reported as failed, never reduced from the remaining files, as
+    the mosaic would silently miss an exposure).  A bad file whose visit has no
+    readable file is an entry of its own, named by the file (``files`` empty).
+    """
+
+    name: str  # "<TARGNAME>_set<N>", or the file name of an unplaceable bad file
     targname: str
     visit_token: str
     files: list[Path] = field(default_factory=list)
+    bad: list[BadFile] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        """True when a raw file of this set is bad (the set is not reduced)."""
+        return bool(self.bad)
 
 
-def read_uncal_header(path: Path) -> dict:
-    """TARGNAME and FILTER of a raw file; clear error for unreadable files."""
+#: Extensions a jwst ``*_uncal.fits`` must have (stdatamodels reads the ASDF tree, the ramps are in SCI).
+UNCAL_EXTENSIONS = ("SCI", "ASDF")
+
+
+def inspect_uncal(path: Path, filt: str | None = None) -> tuple[dict | None, str | None]:
+    """Header keywords of a raw file and the reason it cannot be reduced (None when it can).
+
+    The file must be a readable FITS file with TARGNAME and FILTER in the
+    primary header, FILTER equal to ``filt`` (when given), the extensions of
+    :data:`UNCAL_EXTENSIONS`, and be complete: every HDU's declared data must
+    lie inside the file (a file cut short still opens, and the jwst pipeline
+    then fails much later with an error that names no file).
+
+    Parameters
+    ----------
+    path : Path
+        The ``*_uncal.fits`` file.
+    filt : str, optional
+        Expected FILTER keyword.
+
+    Returns
+    -------
+    tuple
+        (``{"TARGNAME": ..., "FILTER": ...}`` or None when the primary header is
+        unreadable, problem text or None).
+    """
+    import warnings
+
     from astropy.io import fits
 
+    path = Path(path)
+    hdr = None
     try:
-        with fits.open(path) as hdul:
-            h = hdul[0].header
-            return {"TARGNAME": str(h["TARGNAME"]).strip(), "FILTER": str(h["FILTER"]).strip()}
-    except KeyError as exc:
-        raise PipelineInputError(f"{path}: missing header keyword {exc}") from None
-    except Exception as exc:  # astropy raises OSError/ValueError/TypeError for corrupt files
-        raise PipelineInputError(f"{path}: not a readable FITS file ({type(exc).__name__}: {exc})") from None
+        size = path.stat().st_size
+        with warnings.catch_warnings():
+            # astropy warns about a truncated file; the size check below reports it as an error
+            warnings.simplefilter("ignore")
+            with fits.open(path, lazy_load_hdus=False) as hdul:
+                h = hdul[0].header
+                missing = [k for k in ("TARGNAME", "FILTER") if k not in h]
+                if missing:
+                    return None, f"missing header keyword {', '.join(missing)}"
+                hdr = {"TARGNAME": str(h["TARGNAME"]).strip(), "FILTER": str(h["FILTER"]).strip()}
+                if filt is not None and hdr["FILTER"] != filt:
+                    return hdr, f"FILTER {hdr['FILTER']} differs from the directory's filter {filt}"
+                for hdu in hdul:
+                    end = hdu.fileinfo()["datLoc"] + hdu.size
+                    if end > size:
+                        return hdr, (
+                            f"truncated file ({size} bytes, HDU {hdu.name} needs {end}): copy or download it again"
+                        )
+                names = {hdu.name for hdu in hdul}
+                lacking = [e for e in UNCAL_EXTENSIONS if e not in names]
+                if lacking and size % 2880:
+                    return hdr, (
+                        f"truncated file ({size} bytes, not a whole number of 2880-byte FITS blocks; "
+                        f"no {' or '.join(lacking)} extension): copy or download it again"
+                    )
+                if lacking:
+                    return hdr, f"not a jwst raw file (no {' or '.join(lacking)} extension)"
+    except Exception as exc:  # astropy raises OSError/ValueError/TypeError/IndexError for corrupt files
+        return hdr, f"not a readable FITS file ({type(exc).__name__}: {' '.join(str(exc).split())})"
+    return hdr, None
+
+
+def read_uncal_header(path: Path, filt: str | None = None) -> dict:
+    """TARGNAME and FILTER of a good raw file; :class:`PipelineInputError` naming the file otherwise."""
+    hdr, problem = inspect_uncal(path, filt)
+    if problem:
+        raise PipelineInputError(f"{path}: {problem}")
+    return hdr
 
 
 def sort_uncal(filter_dir: Path, filt: str) -> list[DataSet]:
@@ -76,6 +174,20 @@ def sort_uncal(filter_dir: Path, filt: str) -> list[DataSet]:
     Sets are numbered 1..n per target in lexicographic order of the visit
     token (``jwPPPPPOOOVVV``, the first ``_`` token of the file name).  Every
     file's FILTER must equal ``filt`` (the part before any ``_``).
+
+    A bad raw file (unreadable, truncated, not a jwst raw file, wrong FILTER;
+    see :func:`inspect_uncal`) blocks only the set of its visit: that set is
+    returned with ``bad`` filled in and every other set is normal.  A file
+    whose target is still readable keeps its visit in the numbering, so the
+    other sets keep their names; a bad file that shares its visit with no
+    placeable file is returned as an entry of its own, named by the file, and
+    since its target is unknown it also blocks every set whose visit comes
+    after it (their numbers could shift once the file is readable).
+
+    Raises
+    ------
+    PipelineInputError
+        The directory does not exist or holds no raw file.
     """
     filter_dir = Path(filter_dir)
     if not filter_dir.is_dir():
@@ -85,15 +197,34 @@ def sort_uncal(filter_dir: Path, filt: str) -> list[DataSet]:
         raise PipelineInputError(f"{filter_dir}: no *_uncal.fits files")
     want = filt.split("_")[0]
     by_target: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    bad: dict[str, list[BadFile]] = defaultdict(list)
     for f in files:
-        h = read_uncal_header(f)
-        if h["FILTER"] != want:
-            raise PipelineInputError(f"{f}: FILTER {h['FILTER']} differs from the directory's filter {want}")
-        by_target[h["TARGNAME"]][f.name.split("_")[0]].append(f)
+        token = f.name.split("_")[0]
+        hdr, problem = inspect_uncal(f, want)
+        if problem is None:
+            by_target[hdr["TARGNAME"]][token].append(f)
+            continue
+        bad[token].append(BadFile(f, problem))
+        if hdr is not None and hdr["FILTER"] == want and hdr["TARGNAME"]:
+            # a readable target keeps the visit in the numbering: the later sets keep their names
+            by_target[hdr["TARGNAME"]].setdefault(token, [])
+    placed = {token for targ in by_target for token in by_target[targ]}
+    unplaced = sorted(set(bad) - placed)
     sets = []
     for targ in sorted(by_target):
         for i, token in enumerate(sorted(by_target[targ]), start=1):
-            sets.append(DataSet(f"{targ}_set{i}", targ, token, sorted(by_target[targ][token])))
+            blocked = list(bad.get(token, []))
+            # a bad file of unknown target may belong to this target's earlier visit: every set after it
+            # could be numbered one too low, i.e. reduced into another set's folder, so it waits too
+            blocked += [
+                BadFile(b.path, f"{b.reason}; its target is unknown, so the numbering of {targ}_set{i} is uncertain")
+                for t in unplaced
+                if t < token
+                for b in bad[t]
+            ]
+            sets.append(DataSet(f"{targ}_set{i}", targ, token, sorted(by_target[targ][token]), blocked))
+    for token in unplaced:
+        sets.extend(DataSet(b.path.name, "", token, [], [b]) for b in bad[token])
     return sets
 
 
@@ -238,18 +369,107 @@ def stage_log(logfile: Path):
         handler.close()
 
 
+#: How astropy (its free-space check) and numpy (a short write) report a full disk: an OSError without errno.
+_NO_SPACE = re.compile(r"Not enough space on disk|\d+ requested and \d+ written")
+
+
+def as_write_error(exc: BaseException, where: Path | str | None = None) -> OSError | None:
+    """The OSError meaning "this output cannot be written" behind ``exc``, or None.
+
+    The exception chain is searched for an errno of
+    :data:`absflux.io_utils.WRITE_ERRNOS` (disk full, read-only folder, no
+    permission); astropy and numpy report a full disk without an errno, which
+    counts as ENOSPC.  The result names ``exc``'s file when it has one, else
+    ``where``, so that :func:`absflux.cli.run` prints a one-line error.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception raised while writing.
+    where : Path or str, optional
+        The output (file or folder) to name when the error names none.
+
+    Returns
+    -------
+    OSError or None
+    """
+    seen, e, code = set(), exc, None
+    while e is not None and id(e) not in seen and code is None:
+        seen.add(id(e))
+        if isinstance(e, OSError):
+            if e.errno in WRITE_ERRNOS:
+                code = e.errno
+            elif e.errno is None and _NO_SPACE.search(str(e)):
+                code = errno.ENOSPC
+        e = e.__cause__ or e.__context__
+    if code is None:
+        return None
+    if isinstance(exc, OSError) and exc.errno == code and exc.filename is not None:
+        return exc
+    return OSError(code, os.strerror(code), str(where if where is not None else "output"))
+
+
+def _name_product(exc: OSError, tmp_dir: Path, final_dir: Path) -> OSError:
+    """The OSError with the final product (or folder) named instead of the staging path."""
+    where = final_dir
+    if exc.filename is not None and str(exc.filename).startswith(str(tmp_dir)):
+        where = final_dir / Path(exc.filename).name
+    elif exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(where))
+
+
 @contextlib.contextmanager
 def staging(final_dir: Path):
-    """A temporary directory whose files are moved atomically into ``final_dir`` on success."""
+    """A temporary directory whose files are moved atomically into ``final_dir`` on success.
+
+    The directory is named ``.staging_<pid>-<token>_...`` so that
+    :func:`absflux.io_utils.clean_stale_temporaries` removes it after a kill -9,
+    and two runs on one set never share it.  An output that cannot be written
+    (disk full, read-only folder) raises an OSError naming the product in
+    ``final_dir``, not the staging path.
+    """
+    final_dir = Path(final_dir)
     final_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".staging_", dir=final_dir))
+    prefix = f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}_"
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=final_dir))
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(final_dir)) from exc
     try:
         yield tmp
         for p in sorted(tmp.iterdir()):
             if p.is_file():
                 os.replace(p, final_dir / p.name)
+    except OSError as exc:
+        err = as_write_error(exc)
+        if err is not None:
+            raise _name_product(err, tmp, final_dir) from exc
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def tidy_folder(folder: Path) -> list[Path]:
+    """Remove the temporaries that killed runs left in ``folder`` (not those of running processes).
+
+    Besides this version's temporaries (process id in the name, see
+    :func:`absflux.io_utils.clean_stale_temporaries`), the ``.part_*`` files and
+    ``.staging_*`` folders of earlier versions (no process id) are removed.
+    """
+    folder = Path(folder)
+    removed = clean_stale_temporaries(folder)
+    if folder.is_dir():
+        for p in sorted(folder.glob(".part_*")) + sorted(folder.glob(f"{STAGING_PREFIX}*")):
+            if _STAGING_OURS.match(p.name):
+                continue  # this version's: removed above when its process is dead
+            with contextlib.suppress(OSError):
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
+                removed.append(p)
+    return removed
 
 
 def freeze_heap() -> None:
@@ -480,15 +700,13 @@ def make_sky(
 
 
 def _save_model(model, path: Path) -> None:
-    """Save a datamodel atomically (temporary name in the same directory, then rename)."""
+    """Save a datamodel atomically (a temporary removed on any failure, e.g. a full disk, then a rename)."""
     path = Path(path)
-    tmp = path.with_name(f".part_{path.name}")
-    model.save(tmp)
-    from astropy.io import fits
-
-    with fits.open(tmp, mode="update") as hdul:
-        hdul[0].header["FILENAME"] = path.name
-    os.replace(tmp, path)
+    # the final name, in the FITS header and the ASDF tree alike (stdatamodels keeps meta.filename
+    # when it is given a Path rather than a str to write to)
+    model.meta.filename = path.name
+    with atomic_path(path) as tmp:
+        model.to_fits(Path(tmp), overwrite=True)
 
 
 def fake_imager_headers(cal_files: list[Path], filt: str) -> list[Path]:
@@ -498,14 +716,12 @@ def fake_imager_headers(cal_files: list[Path], filt: str) -> list[Path]:
     out = []
     for f in cal_files:
         new = f.with_name(f.name.replace("_cal.fits", "_newcal.fits"))
-        tmp = new.with_name(f".part_{new.name}")
-        with fits.open(f) as hdul:
+        with fits.open(f) as hdul, atomic_path(new) as tmp:
             hdul[0].header["EXP_TYPE"] = "MIR_IMAGE"
             hdul[0].header["FILTER"] = C.FAKE_IMAGER_FILTER[filt]
             hdul[0].header["FILENAME"] = new.name
             hdul[0].header["HISTORY"] = f"absflux: EXP_TYPE/FILTER faked for Image3 (true filter {filt})"
             hdul.writeto(tmp, overwrite=True)
-        os.replace(tmp, new)
         out.append(new)
     return out
 
@@ -517,11 +733,7 @@ def write_association(files: list[Path], product_name: str, out_dir: Path) -> Pa
 
     asn = asn_from_list.asn_from_list([f.name for f in files], rule=DMS_Level3_Base, product_name=product_name)
     _, serialized = asn.dump(format="json")
-    path = out_dir / f"{product_name}.json"
-    tmp = path.with_name(f".part_{path.name}")
-    tmp.write_text(serialized)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(out_dir / f"{product_name}.json", serialized)
 
 
 # --------------------------------------------------------------------------
@@ -562,11 +774,7 @@ def write_provenance(set_dir: Path, stage: str, inputs: list[Path], steps: dict,
         "inputs": [Path(p).name for p in inputs],
         "step_parameters": steps,
     } | (extra or {})
-    path = set_dir / f"provenance_{stage}.json"
-    tmp = path.with_name(f".part_{path.name}")
-    tmp.write_text(json.dumps(record, indent=2, default=str))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(set_dir / f"provenance_{stage}.json", json.dumps(record, indent=2, default=str))
 
 
 # --------------------------------------------------------------------------
@@ -593,6 +801,14 @@ class PipelineOptions:
 
 @dataclass
 class SetResult:
+    """Outcome of one set: ``done``, ``skipped`` (finished before, ``--onlynew``) or ``failed``.
+
+    ``kind`` of a failure: ``input`` (a bad raw file or input the user can fix;
+    ``errors`` holds one ``<file>: <problem>`` line each), ``write`` (an output
+    could not be written: disk full, read-only folder) or ``error`` (the
+    pipeline failed; ``reason`` names the file where known).
+    """
+
     startype: str
     filter: str
     set: str
@@ -600,6 +816,51 @@ class SetResult:
     reason: str = ""
     seconds: float = 0.0
     products: list[str] = field(default_factory=list)
+    kind: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``<type>/<filter>/<set>``."""
+        return f"{self.startype}/{self.filter}/{self.set}"
+
+
+def blocked_result(startype: str, filt: str, ds: DataSet) -> SetResult:
+    """The failed result of a set blocked by bad raw files (each named with its problem)."""
+    errors = [str(b) for b in ds.bad]
+    return SetResult(startype, filt, ds.name, "failed", "; ".join(errors), kind="input", errors=errors)
+
+
+def failed_result(startype: str, filt: str, name: str, exc: BaseException, seconds: float = 0.0) -> SetResult:
+    """The failed result of a set whose processing raised ``exc`` (classified for the exit code)."""
+    if isinstance(exc, PipelineInputError):
+        return SetResult(startype, filt, name, "failed", str(exc), seconds, kind="input", errors=[str(exc)])
+    err = as_write_error(exc)
+    if err is not None:
+        from .cli import oserror_message
+
+        msg = f"cannot write {oserror_message(err)}"
+        return SetResult(startype, filt, name, "failed", msg, seconds, kind="write", errors=[msg])
+    reason = str(exc) if isinstance(exc, SetError) else f"{type(exc).__name__}: {exc}"
+    return SetResult(startype, filt, name, "failed", reason, seconds, kind="error")
+
+
+def exit_code(results: list[SetResult]) -> int:
+    """0 when every set asked for was done or skipped, 2 when the failures are bad input or unwritable output
+    (the user can fix them; see :func:`error_lines`), 1 when the pipeline itself failed on a set."""
+    failed = [r for r in results if r.status == "failed"]
+    if not failed:
+        return 0
+    return 1 if any(r.kind not in ("input", "write") for r in failed) else 2
+
+
+def error_lines(results: list[SetResult]) -> list[str]:
+    """One ``<file>: <problem>`` line per bad input or unwritable output of the failed sets (no duplicates)."""
+    out: list[str] = []
+    for r in results:
+        if r.status == "failed":
+            out += [e for e in r.errors if e not in out]
+    return out
 
 
 def resolve_overrides(root: Path, filt: str, nmasks=False, omask=False, nrscd=False, nflats=False, paths=None):
@@ -629,12 +890,100 @@ def _stage_flags(stage: str) -> tuple[bool, bool, bool]:
     return stage in ("stage1", "all"), stage in ("stage2", "stage23", "all"), stage in ("stage3", "stage23", "all")
 
 
-def run_set(ds: DataSet, set_dir: Path, filt: str, opts: PipelineOptions) -> list[str]:
-    """Run the requested stages on one set; returns the product file names."""
-    from stdatamodels.jwst import datamodels as dm
+def _complete(set_dir: Path, products: list[Path], stage_tag: str) -> bool:
+    # The provenance record is written after the stage's products are in place: a product newer
+    # than it (or no record) means a run was interrupted between the two, or is still running.
+    prov = set_dir / f"provenance_{stage_tag}.json"
+    if not prov.is_file():
+        return False
+    t = prov.stat().st_mtime_ns
+    return all(p.is_file() and p.stat().st_mtime_ns <= t for p in products)
 
+
+def mosaic_name(sname: str, bkgsub: bool = False) -> str:
+    """File name of a set's stage-3 mosaic."""
+    return f"miri_{sname}_stage3{'_bkgsub' if bkgsub else ''}_asn_i2d.fits"
+
+
+def set_finished(set_dir: Path, sname: str, bkgsub: bool) -> bool:
+    """True when a set is finished: its stage-3 mosaic (and bkgsub mosaic if due) is complete.
+
+    A mosaic counts when its stage's provenance record (written after the
+    products are in place) exists and is not older than it, so a set whose run
+    was killed, even after the mosaic was moved into place, is not finished.
+
+    Parameters
+    ----------
+    set_dir : Path
+        The set folder.
+    sname : str
+        The set name (``<TARGNAME>_setN``).
+    bkgsub : bool
+        Whether the background-subtracted mosaic is due too.
+
+    Returns
+    -------
+    bool
+    """
+    set_dir = Path(set_dir)
+    ok = _complete(set_dir, [set_dir / mosaic_name(sname)], "stage3")
+    return ok and (not bkgsub or _complete(set_dir, [set_dir / mosaic_name(sname, True)], "stage3_bkgsub"))
+
+
+def run_finished(set_dir: Path, ds: DataSet, opts: PipelineOptions) -> bool:
+    """True when the last stage ``opts`` asks for is complete for ``ds`` (what ``--onlynew`` skips).
+
+    Stage 3: its mosaic (the bkgsub one with ``opts.bkgsub``); stage 2 only:
+    every exposure's ``_cal.fits``; stage 1 only: every ``_rate.fits``; each
+    with its provenance record not older than the products (see :func:`set_finished`).
+    """
+    set_dir = Path(set_dir)
+    _, do2, do3 = _stage_flags(opts.stage)
+    if do3:
+        tag = "stage3_bkgsub" if opts.bkgsub else "stage3"
+        return _complete(set_dir, [set_dir / mosaic_name(ds.name, opts.bkgsub)], tag)
+    stems = [f.name.replace("_uncal.fits", "") for f in ds.files]
+    if do2:
+        return _complete(set_dir, [set_dir / f"{s}_cal.fits" for s in stems], "stage2")
+    return _complete(set_dir, [set_dir / f"{s}_rate.fits" for s in stems], "stage1")
+
+
+@contextlib.contextmanager
+def _naming(what: str, out_dir: Path):
+    """Re-raise a failure of ``what`` (a file and a pipeline) as a SetError that names them.
+
+    Input errors pass unchanged (they name the file already); an output that
+    cannot be written becomes an OSError naming it (or ``out_dir``), for a
+    one-line error with exit code 2.
+    """
+    try:
+        yield
+    except (PipelineInputError, SetError):
+        raise
+    except Exception as exc:
+        err = as_write_error(exc, out_dir)
+        if err is not None:
+            if err is exc:
+                raise
+            raise err from exc
+        raise SetError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def run_set(ds: DataSet, set_dir: Path, filt: str, opts: PipelineOptions) -> list[str]:
+    """Run the requested stages on one set; returns the product file names.
+
+    The temporaries that killed runs left in the set and filter folders are
+    removed first.  A failure raises :class:`SetError` naming the file and the
+    pipeline involved, :class:`PipelineInputError` for bad input, or an
+    OSError naming the product that could not be written.
+    """
+    if ds.blocked:
+        raise PipelineInputError("; ".join(str(b) for b in ds.bad))
     do1, do2, do3 = _stage_flags(opts.stage)
+    set_dir = Path(set_dir)
     set_dir.mkdir(parents=True, exist_ok=True)
+    tidy_folder(set_dir.parent)
+    tidy_folder(set_dir)
     if do1 or do2 or do3:
         import jwst.pipeline  # noqa: F401  (import before freezing, so the modules are frozen too)
 
@@ -650,40 +999,42 @@ def run_set(ds: DataSet, set_dir: Path, filt: str, opts: PipelineOptions) -> lis
         )
         with stage_log(set_dir / f"{sname}_stage1.log"), staging(set_dir) as tmp:
             for f in ds.files:
-                Detector1Pipeline.call(
-                    str(f),
-                    output_dir=str(tmp),
-                    save_results=True,
-                    save_calibrated_ramp=opts.save_ramps,
-                    steps=steps,
-                    configure_log=False,
-                )
+                with _naming(f"{f}: Detector1Pipeline", set_dir):
+                    Detector1Pipeline.call(
+                        str(f),
+                        output_dir=str(tmp),
+                        save_results=True,
+                        save_calibrated_ramp=opts.save_ramps,
+                        steps=steps,
+                        configure_log=False,
+                    )
         write_provenance(set_dir, "stage1", ds.files, steps)
     if do2:
         from jwst.pipeline import Image2Pipeline
 
-        rates = sorted(set_dir.glob("*_rate.fits"))
-        if not rates:
-            raise PipelineInputError(f"{set_dir}: no *_rate.fits files for stage2 (run stage1 first)")
+        rates = sorted(set_dir / f.name.replace("_uncal.fits", "_rate.fits") for f in ds.files)
+        missing = [r for r in rates if not r.is_file()]
+        if missing:
+            raise PipelineInputError(f"{missing[0]}: no such rate file for stage2 (run stage1 first)")
         steps = merge_step_parameters(image2_steps(opts.flatfile, opts.photomfile), user.get("image2"))
         with stage_log(set_dir / f"{sname}_stage2.log"), staging(set_dir) as tmp:
             for f in rates:
-                Image2Pipeline.call(str(f), output_dir=str(tmp), save_results=True, steps=steps, configure_log=False)
+                with _naming(f"{f}: Image2Pipeline", set_dir):
+                    Image2Pipeline.call(
+                        str(f), output_dir=str(tmp), save_results=True, steps=steps, configure_log=False
+                    )
         write_provenance(set_dir, "stage2", rates, steps)
     suffix, msuffix = "", ""
     if opts.bkgsub:
         cals = sorted(set_dir.glob("*mirimage_cal.fits"))
         if not cals:
             raise PipelineInputError(f"{set_dir}: no *mirimage_cal.fits files for the sky subtraction")
-        sky, _ = make_sky(cals, filt, star_wings=opts.sky_star_wings)
-        m = dm.ImageModel(data=sky.astype(np.float32))
+        with _naming(f"{set_dir}: sky subtraction", set_dir):
+            sky, _ = make_sky(cals, filt, star_wings=opts.sky_star_wings)
         from astropy.io import fits
 
-        out = set_dir / f"{filt}_median_bkg.fits"
-        tmp = out.with_name(f".part_{out.name}")
-        fits.PrimaryHDU(sky.astype(np.float32)).writeto(tmp, overwrite=True)
-        os.replace(tmp, out)
-        m.close()
+        with atomic_path(set_dir / f"{filt}_median_bkg.fits") as tmp:
+            fits.PrimaryHDU(sky.astype(np.float32)).writeto(tmp)
         suffix, msuffix = "_skysub", "_bkgsub"
     if do3:
         from jwst.pipeline import Image3Pipeline
@@ -700,9 +1051,10 @@ def run_set(ds: DataSet, set_dir: Path, filt: str, opts: PipelineOptions) -> lis
             shutil.copy(asn, tmp / asn.name)
             for c in cals:
                 os.symlink(c.resolve(), tmp / c.name)
-            Image3Pipeline.call(
-                str(tmp / asn.name), output_dir=str(tmp), save_results=True, steps=steps, configure_log=False
-            )
+            with _naming(f"{asn}: Image3Pipeline", set_dir):
+                Image3Pipeline.call(
+                    str(tmp / asn.name), output_dir=str(tmp), save_results=True, steps=steps, configure_log=False
+                )
             for c in cals:
                 (tmp / c.name).unlink()
             (tmp / asn.name).unlink()
@@ -719,25 +1071,70 @@ def crds_errors_in_logs(set_dir: Path) -> list[str]:
     return out
 
 
-def pipeline_one_filter(root: Path, startype: str, filt: str, opts: PipelineOptions, only_sets=None) -> list[SetResult]:
-    """Reduce every set of one (star type, filter); a failing set does not stop the others."""
+def pipeline_one_filter(
+    root: Path, startype: str, filt: str, opts: PipelineOptions, only_sets=None, on_result=None
+) -> list[SetResult]:
+    """Reduce every set of one (star type, filter); a failing set does not stop the others.
+
+    A set blocked by a bad raw file is reported as failed (``kind='input'``)
+    and the other sets are reduced.  With ``opts.onlynew`` only finished sets
+    (:func:`run_finished`) are skipped; an interrupted set is run again.
+
+    Parameters
+    ----------
+    root : Path
+        Campaign root.
+    startype, filt : str
+        Star type and filter folders.
+    opts : PipelineOptions
+        Stages and options.
+    only_sets : iterable of str, optional
+        Reduce only these set names.
+    on_result : callable, optional
+        Called with each :class:`SetResult` as soon as it is known.
+
+    Returns
+    -------
+    list of SetResult
+
+    Raises
+    ------
+    OSError
+        An output cannot be written (disk full, read-only folder; the error
+        names the product): the following sets would fail the same way.
+    """
     root = Path(root)
-    sets = sort_uncal(root / startype / filt, filt)
+    filter_dir = root / startype / filt
+    sets = sort_uncal(filter_dir, filt)
     results = []
+
+    def report(r: SetResult) -> None:
+        results.append(r)
+        if on_result:
+            on_result(r)
+
     for ds in sets:
         if only_sets and ds.name not in only_sets:
             continue
-        set_dir = root / startype / filt / ds.name
-        if opts.onlynew and set_dir.exists():
-            results.append(SetResult(startype, filt, ds.name, "skipped", "exists (--onlynew)"))
+        set_dir = filter_dir / ds.name
+        if ds.blocked:
+            log.error("%s/%s/%s not reduced: %s", startype, filt, ds.name, "; ".join(str(b) for b in ds.bad))
+            report(blocked_result(startype, filt, ds))
+            continue
+        if opts.onlynew and run_finished(set_dir, ds, opts):
+            tidy_folder(set_dir)
+            report(SetResult(startype, filt, ds.name, "skipped", "finished (--onlynew)"))
             continue
         t = time.time()
         try:
             prods = run_set(ds, set_dir, filt, opts)
-            results.append(SetResult(startype, filt, ds.name, "done", "", time.time() - t, prods))
+            report(SetResult(startype, filt, ds.name, "done", "", time.time() - t, prods))
         except Exception as exc:  # one failing set is reported; the rest go on
+            err = as_write_error(exc, set_dir)
+            if err is exc:
+                raise
+            if err is not None:
+                raise err from exc
             log.error("%s/%s/%s failed: %s", startype, filt, ds.name, exc)
-            results.append(
-                SetResult(startype, filt, ds.name, "failed", f"{type(exc).__name__}: {exc}", time.time() - t)
-            )
+            report(failed_result(startype, filt, ds.name, exc, time.time() - t))
     return results

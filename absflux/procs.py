@@ -20,20 +20,47 @@ import sys
 _PR_SET_PDEATHSIG = 1
 
 
+_terminated = False
+
+
+def _worker_terminate(signum, frame):  # noqa: ARG001
+    global _terminated
+    _terminated = True
+    # unwinds the task, so its ``finally`` blocks and atomic writes remove their temporaries; _call then exits
+    raise SystemExit(143)
+
+
+def _call(fn, task):
+    """Run one task in a worker; a worker told to terminate exits once the task has unwound.
+
+    The pool's worker loop catches every exception of a task (SystemExit
+    included) and waits for the next one, so the worker would outlive its
+    parent: leave the process here instead.
+    """
+    try:
+        return fn(task)
+    except BaseException:
+        if _terminated:
+            os._exit(143)
+        raise
+
+
 def _worker_init(parent_pid: int) -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    from .cli import _terminate
-
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, _worker_terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
     if os.getppid() != parent_pid:  # the parent died before the request took effect
         os._exit(1)
 
 
 def process_pool(jobs: int):
-    """A ``ProcessPoolExecutor`` of ``jobs`` workers that die with this process."""
+    """A ``ProcessPoolExecutor`` of ``jobs`` workers that die with this process.
+
+    Submit ``procs._call, fn, task`` (as :func:`run_pool` does) so that a
+    terminated worker leaves instead of taking the next task.
+    """
     from concurrent.futures import ProcessPoolExecutor
 
     if int(jobs) < 1:
@@ -90,7 +117,7 @@ def run_pool(fn, tasks, jobs: int, on_result=None) -> list:
 
     pool = process_pool(min(int(jobs), len(tasks)))
     try:
-        futs = [pool.submit(fn, t) for t in tasks]
+        futs = [pool.submit(_call, fn, t) for t in tasks]
         for fut in as_completed(futs):
             r = fut.result()
             results.append(r)

@@ -229,9 +229,13 @@ def shared_tiny_chain(tmp_path_factory) -> Path:
 
     pytest-xdist workers share the folder (the first one builds it under a file
     lock, the others wait); tests must not change it: :func:`clone_tree` it first.
+    ``ABSFLUX_TINY_CHAIN=<dir>`` reuses a finished chain instead.
     """
     import fcntl
 
+    given = os.environ.get("ABSFLUX_TINY_CHAIN")  # a finished chain to reuse while developing (never changed)
+    if given:
+        return Path(given)
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # shared by all workers of this session
