@@ -39,6 +39,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     setup_logging(args.verbose)
     log = logging.getLogger("simulate_campaign")
+    # options are checked before any work (nothing is simulated or written on a bad one)
+    if args.jobs < 1:
+        return fail(f"--jobs must be >= 1, got {args.jobs}")
+    if args.config is not None and not args.config.is_file():
+        return fail(f"{args.config}: campaign file not found")
+    if args.out.exists() and not args.out.is_dir():
+        return fail(f"{args.out}: exists and is not a directory")
 
     try:
         rules = CP.load_campaign(preset=args.preset, config=args.config)

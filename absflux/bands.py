@@ -181,10 +181,9 @@ def load_bandpasses(source: str | Path | None = None, filters=C.ALL_FILTERS) -> 
 
 def write_bandpass(path: Path, wave, resp, source: str) -> None:
     """Write ``Models/bandpass_<f>.dat`` (commented header: wave bandpass)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
+    from .io_utils import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
         fh.write(f"# source: {source}\n# wave [Angstrom], bandpass [throughput]\n# wave bandpass\n")
         for w, r in zip(wave, resp, strict=True):
             fh.write(f"{w:.6e} {r:.6e}\n")
-    tmp.replace(path)

@@ -20,9 +20,11 @@ hard saturation at 65535 DN) so Detector1 recovers the rate.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -47,6 +49,12 @@ CORONMSK = {"F1065C": "4QPM_1065", "F1140C": "4QPM_1140", "F1550C": "4QPM_1550",
 
 class SimulationError(RuntimeError):
     """The simulation could not be written (message says why)."""
+
+
+def _write_errnos():
+    from .io_utils import WRITE_ERRNOS
+
+    return WRITE_ERRNOS
 
 
 # --------------------------------------------------------------------------
@@ -233,11 +241,13 @@ def simulate_exposure(exp: CP.Exposure, out_root: Path, psfs: PsfProvider, fluxe
     path = out_root / exp.relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     m.meta.filename = path.name
-    tmp = path.with_name(f".part_{path.name}")
-    m.save(tmp)
-    m.close()
-    _fix_filename(tmp, path.name)
-    tmp.replace(path)
+    from .io_utils import atomic_path
+
+    # unique hidden temporary, removed on any failure (a killed run's is cleaned with the work folder)
+    with atomic_path(path) as tmp:
+        m.save(tmp)
+        m.close()
+        _fix_filename(tmp, path.name)
 
     return {
         "filename": path.name,
@@ -410,15 +420,25 @@ def _run_one(exp):
     return simulate_exposure(exp, w["out_root"], w["psfs"], w["fluxes"], w["rules"])
 
 
+def _simulate_one(task, out_root, psf_kw, psf_dir, rules, psf_files):
+    """One exposure in a pool worker: ``task = (index, exposure, fluxes)`` -> ``(index, truth row)``."""
+    i, exp, fluxes = task
+    # one PSF provider per worker process (kept in _WORKER across the tasks it runs)
+    if _WORKER.get("key") != (str(out_root), str(psf_dir)):
+        _init_worker(out_root, psf_kw, psf_dir, fluxes, rules, psf_files)
+        _WORKER["key"] = (str(out_root), str(psf_dir))
+    return i, simulate_exposure(exp, out_root, _WORKER["psfs"], fluxes, rules)
+
+
 def _ensure_psfs(filters, psf_dir, psf_kw, jobs):
     from .psf_model import psf_library
 
     todo = sorted(set(filters))
     if jobs > 1 and len(todo) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from .procs import run_pool
 
-        with ProcessPoolExecutor(max_workers=jobs) as ex:
-            list(ex.map(functools.partial(_psf_job, psf_dir=psf_dir, psf_kw=psf_kw), todo))
+        # workers die with this process (a killed parent leaves no orphan writing PSFs)
+        run_pool(functools.partial(_psf_job, psf_dir=psf_dir, psf_kw=psf_kw), todo, jobs)
     else:
         for f in todo:
             psf_library(f, psf_dir, **psf_kwargs(f, psf_kw))
@@ -447,23 +467,49 @@ def simulate_campaign(
     Returns a summary dict (counts, sizes, timings).
     """
     out = Path(out).resolve()
+    if int(jobs) < 1:
+        raise SimulationError(f"--jobs must be >= 1, got {jobs}")
+    if out.exists() and not out.is_dir():
+        raise SimulationError(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise SimulationError(f"{out}: output directory exists and is not empty (use --overwrite)")
     t_start = time.time()
     exps, skipped = CP.expand_campaign(rules)
     if not exps:
         raise SimulationError("the campaign has no exposures")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(out.parent)) from None
+    # the work folder of a killed run (its writer's pid is dead) is removed by the next run
+    from .io_utils import STAGING_PREFIX, clean_stale_temporaries
+
+    clean_stale_temporaries(out.parent)
+    try:
+        work = Path(
+            tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}_{out.name}.", dir=out.parent)
+        )
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(out)) from None
     try:
         summary = _simulate_into(rules, exps, skipped, work, jobs, psf_cache, progress)
+        write_crds_env_script(work / "crds_cache")
         if out.exists():
             shutil.rmtree(out)
         work.rename(out)
+    except OSError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        if exc.errno is None and "space on disk" in str(exc):
+            # astropy reports a full disk as a bare OSError("Not enough space on disk ...")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out)) from None
+        if exc.errno in _write_errnos() and (exc.filename is None or str(work) in str(exc.filename)):
+            # the work folder is an internal name: report the campaign being written
+            name = str(exc.filename).replace(str(work), str(out)) if exc.filename is not None else str(out)
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), name) from None
+        raise
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    write_crds_env_script(out / "crds_cache")
     summary["wall_seconds"] = time.time() - t_start
     summary["disk_mb"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
     return summary
@@ -511,20 +557,15 @@ def _simulate_into(rules, exps, skipped, work: Path, jobs, psf_cache, progress) 
     t = time.time()
     rows = []
     bar = tqdm(total=len(exps), desc="exposures", unit="exp", disable=not progress)
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    from .procs import run_pool
 
-        with ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(work, psf_kw, psf_dir, fluxes, rules, psf_files)
-        ) as ex:
-            for row in ex.map(_run_one, exps, chunksize=4):
-                rows.append(row)
-                bar.update()
-    else:
-        _init_worker(work, psf_kw, psf_dir, fluxes, rules, psf_files)
-        for e in exps:
-            rows.append(_run_one(e))
-            bar.update()
+    # workers die with this process: a killed parent leaves no orphan writing into the work folder
+    job = functools.partial(
+        _simulate_one, out_root=work, psf_kw=psf_kw, psf_dir=psf_dir, rules=rules, psf_files=psf_files
+    )
+    _WORKER.update(fluxes=fluxes)
+    got = run_pool(job, [(i, e, fluxes) for i, e in enumerate(exps)], jobs, on_result=lambda _: bar.update())
+    rows = [row for _, row in sorted(got, key=lambda r: r[0])]  # exposure order, whatever the completion order
     bar.close()
     timings["exposures"] = time.time() - t
 
@@ -551,18 +592,21 @@ def _simulate_into(rules, exps, skipped, work: Path, jobs, psf_cache, progress) 
             "crds": "local simulated cache crds_cache/ (context jwst_sim_0001.pmap)",
         }
     )
-    truth.write(work / "truth.ecsv", format="ascii.ecsv")
+    from .io_utils import atomic_write_text, write_table
+
+    write_table(truth, work / "truth.ecsv", "ascii.ecsv")
     star_rows = [
         {"name": n, "startype": C.STARS[n].startype, "model_key": C.STARS[n].model_key} | {f: v for f, v in fl.items()}
         for n, fl in fluxes.items()
     ]
-    Table(rows=star_rows).write(work / "truth_stars.ecsv", format="ascii.ecsv")
-    CP.exposures_table(exps).write(work / "exposures.ecsv", format="ascii.ecsv")
-    with open(work / "campaign.yaml", "w") as fh:
-        yaml.safe_dump(rules, fh, sort_keys=False)
-    with open(work / "vetted_sets.yaml", "w") as fh:
-        fh.write("# vetted_sets.yaml: data sets of the APCORR file (absflux steps 3-4; format in absflux/apcorr.py)\n")
-        yaml.safe_dump(vetted_sets_for(exps, rules), fh, sort_keys=False)
+    write_table(Table(rows=star_rows), work / "truth_stars.ecsv", "ascii.ecsv")
+    write_table(CP.exposures_table(exps), work / "exposures.ecsv", "ascii.ecsv")
+    atomic_write_text(work / "campaign.yaml", yaml.safe_dump(rules, sort_keys=False))
+    atomic_write_text(
+        work / "vetted_sets.yaml",
+        "# vetted_sets.yaml: data sets of the APCORR file (absflux steps 3-4; format in absflux/apcorr.py)\n"
+        + yaml.safe_dump(vetted_sets_for(exps, rules), sort_keys=False),
+    )
     if psf_cache is None:
         pass  # the PSF library stays with the campaign (sim_psfs/)
     return {
@@ -589,10 +633,9 @@ export CRDS_CONTEXT={context}
 export CRDS_READONLY_CACHE=1
 unset _absflux_cache
 """
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    from .io_utils import atomic_write_text
+
+    return atomic_write_text(path, text)
 
 
 #: Largest radius [mosaic pixels] the EE annulus (2.4 x fwhmfac x FWHM) may reach in a

@@ -105,14 +105,13 @@ def write_grieke_dat(path: Path, star: C.Star, wave_angstrom, flam_cgs) -> None:
     wave_um = np.asarray(wave_angstrom, float) / 1e4
     # erg s-1 cm-2 A-1 -> W cm-2 um-1: 1e-7 W/erg x 1e4 A/um
     flux = np.asarray(flam_cgs, float) * 1e-3
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
+    from .io_utils import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:
         fh.write(f"# synthetic G. Rieke-format model of {star.name} (absflux simulated campaign)\n")
         fh.write("wave_um flux_W_cm-2_um-1\n")
         for w, f in zip(wave_um, flux, strict=True):
             fh.write(f"{w:.6e} {f:.6e}\n")
-    tmp.replace(path)
 
 
 def read_calspec(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -131,6 +130,8 @@ def read_grieke(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _atomic_writeto(hdul: fits.HDUList, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    hdul.writeto(tmp, overwrite=True)
-    tmp.replace(path)
+    from .io_utils import atomic_path
+
+    # unique temporary removed on any failure (io_utils), renamed on success
+    with atomic_path(path) as tmp:
+        hdul.writeto(tmp, overwrite=True)

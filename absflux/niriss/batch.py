@@ -149,6 +149,12 @@ def process_exposure(entry: Entry, out: str, steps, legacy: bool = False, dq_mod
     return status
 
 
+def _process_star_indexed(item):
+    """``(index, task)`` -> ``(index, status)``: the pool returns results in completion order."""
+    i, task = item
+    return i, _process_star(task)
+
+
 def _process_star(args):
     return process_exposure(*args)
 
@@ -221,17 +227,11 @@ def run_batch(
     if per_exp:
         tasks = [(e, out, per_exp, legacy, dq_mode) for e in entries]
         bar = tqdm(total=len(tasks), desc="EE/SB", unit="exp", disable=not progress)
-        if jobs > 1:
-            from concurrent.futures import ProcessPoolExecutor
+        from ..procs import run_pool
 
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for st in pool.map(_process_star, tasks):
-                    summ.statuses.append(st)
-                    bar.update(1)
-        else:
-            for task in tasks:
-                summ.statuses.append(_process_star(task))
-                bar.update(1)
+        # workers die with this process (no orphan keeps writing after a kill); statuses in input order
+        done = run_pool(_process_star_indexed, list(enumerate(tasks)), jobs, on_result=lambda _: bar.update(1))
+        summ.statuses.extend(st for _, st in sorted(done, key=lambda r: r[0]))
         bar.close()
     summ.nfailed = sum(1 for s in summ.statuses if not s["ok"])
     for s in summ.statuses:
