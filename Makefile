@@ -18,6 +18,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Filters of steps 7-10 per preset.  The demo observes every filter; tiny has the repeat star (time
+# dependence) only in F770W and F2100W and the subarray-transfer star only in F770W, so its chain is
+# restricted to them by name (a named filter without inputs is an error, never a silent gap).
+ifeq ($(PRESET),tiny)
+CHAIN_FILTERS := --filters F770W F2100W
+SUBTRANS_FILTERS := F770W
+CORON_TIME := no
+else
+CHAIN_FILTERS :=
+SUBTRANS_FILTERS := F770W F1280W
+CORON_TIME := yes
+endif
+
 # Each step skips work already done, so an interrupted `make demo` resumes.  Every step is timed
 # (absflux/steptime.py); the table of wall times is printed after the validation table.
 STEP = $(PY) -m absflux.steptime --log $(DEMO_DIR)/step_times.tsv --label
@@ -31,22 +44,27 @@ demo: $(STAMP)
 	-$(STEP) "3 encircled energies" -- $(PY) calc_all_ees.py --root $(DEMO_DIR) --jobs 2 --ee-from mosaic
 	$(STEP) "4 APCORR reference file" -- $(PY) create_apcor_reffile.py --root $(DEMO_DIR) --version demo
 	-$(STEP) "5 photometry of the mosaics" -- $(PY) aper_all.py --root $(DEMO_DIR) --jobs 2 --truth
-	# per-exposure photometry of the repeat star (sensitivity figure) and of F770W (dither report)
-	$(STEP) "5 per-exposure photometry" -- sh -c 'for f in F560W F770W F1000W F1130W F1280W F1500W F1800W F2100W F2550W; do \
-	  $(PY) aper_one_filter.py --root $(DEMO_DIR) --dir ADwarfs --filter $$f --indivcals --no-png --skip-bad || exit 1; done'
+	# per-exposure photometry of the repeat star (sensitivity figure) and of F770W (dither report), in the
+	# imager filters the campaign has (tiny observes two of the nine)
+	$(STEP) "5 per-exposure photometry" -- sh -c 'n=0; for f in F560W F770W F1000W F1130W F1280W F1500W F1800W F2100W F2550W; do \
+	  [ -d "$(DEMO_DIR)/ADwarfs/$$f" ] || continue; n=$$((n + 1)); \
+	  $(PY) aper_one_filter.py --root $(DEMO_DIR) --dir ADwarfs --filter $$f --indivcals --no-png --skip-bad || exit 1; done; \
+	  [ $$n -gt 0 ] || { echo "error: no imager filter of ADwarfs in $(DEMO_DIR)" >&2; exit 2; }'
 	-$(STEP) "5 per-mosaic photometry (F770W)" -- $(PY) aper_one_filter.py --root $(DEMO_DIR) --dir all --filter F770W --indivmos --no-png --skip-bad
 	$(STEP) "6 model flux densities (G. Rieke)" -- $(PY) model_fluxes.py --root $(DEMO_DIR) --grieke
 	$(STEP) "6 model flux densities (CALSPEC)" -- $(PY) model_fluxes.py --root $(DEMO_DIR)
 	$(STEP) "7 time dependence" -- $(PY) plot_repeatability.py --basedir $(DEMO_DIR) --docs --png
+ifeq ($(CORON_TIME),yes)
 	$(STEP) "7 coronagraphic/FND time dependence" -- $(PY) generate_coron_repeat_from_imager.py --basedir $(DEMO_DIR)
-	$(STEP) "8 subarray transfer F770W" -- $(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F770W --png
-	$(STEP) "8 subarray transfer F1280W" -- $(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter F1280W --png
-	$(STEP) "8 C by subarray" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --xaxisval subarr --noignore --png
+endif
+	@for f in $(SUBTRANS_FILTERS); do \
+	  $(STEP) "8 subarray transfer $$f" -- $(PY) plot_subtrans.py --basedir $(DEMO_DIR) --filter $$f --png || exit 1; done
+	$(STEP) "8 C by subarray" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) $(CHAIN_FILTERS) --grieke --xaxisval subarr --noignore --png
 	$(STEP) "8 subarray factors from all observations" -- $(PY) plot_subtrans_allobs.py --basedir $(DEMO_DIR) --derive --png
-	$(STEP) "9 calibration factors" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --png
-	$(STEP) "9 C by source type" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) --grieke --subarrcor --xaxisval srctype --png
-	$(STEP) "10 PHOTOM reference file" -- $(PY) create_photom_reffile.py --basedir $(DEMO_DIR) --version demo
-	-$(STEP) "validation" -- $(PY) validate_campaign.py --basedir $(DEMO_DIR)
+	$(STEP) "9 calibration factors" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) $(CHAIN_FILTERS) --grieke --subarrcor --png
+	$(STEP) "9 C by source type" -- $(PY) plot_multi_calfacs.py --basedir $(DEMO_DIR) $(CHAIN_FILTERS) --grieke --subarrcor --xaxisval srctype --png
+	$(STEP) "10 PHOTOM reference file" -- $(PY) create_photom_reffile.py --basedir $(DEMO_DIR) $(CHAIN_FILTERS) --version demo
+	-$(STEP) "validation" -- $(PY) validate_campaign.py --basedir $(DEMO_DIR) $(CHAIN_FILTERS)
 	@$(PY) -m absflux.steptime --report $(DEMO_DIR)/step_times.tsv
 
 # Paper figures and tables from the current outputs of the demo (after `make demo`).

@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import glob
 import logging
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from absflux.cli import run, setup_logging
+from absflux.cli import fail, run, setup_logging
 
 log = logging.getLogger("make_paper_products")
 REPO = Path(__file__).resolve().parent
@@ -258,11 +257,11 @@ def run_product(p: Product, root: Path, figdir: Path | None, timeout: float) -> 
         tail = (res.stderr.strip().splitlines() or ["(no message)"])[-1]
         return "failed", f"exit {res.returncode}: {tail}", written
     if p.stdout_to and res.stdout.strip():
+        from absflux.io_utils import atomic_write_text
+
         out = root / "Tables" / p.stdout_to
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-        tmp.write_text(res.stdout)
-        tmp.replace(out)
+        atomic_write_text(out, res.stdout)
         written.append(out)
     return "ok", f"{time.time() - t0:.1f} s", written
 
@@ -292,10 +291,13 @@ def main(argv=None) -> int:
     if args.only:
         unknown = set(args.only) - {p.key for p in ps}
         if unknown:
-            print(f"error: unknown product(s) {', '.join(sorted(unknown))}", file=sys.stderr)
-            return 2
+            return fail(f"unknown product(s) {', '.join(sorted(unknown))}")
         ps = [p for p in ps if p.key in args.only]
     root = Path(args.root).resolve()
+    if not root.is_dir():
+        return fail(f"{args.root}: campaign root does not exist")
+    if not args.timeout > 0:
+        return fail("--timeout must be positive")
     figdir = Path(args.figdir).resolve() if args.figdir else None
     summary = []
     for p in ps:
@@ -307,7 +309,18 @@ def main(argv=None) -> int:
     for p, status, msg, written in summary:
         files = ", ".join(str(w.relative_to(root)) if w.is_relative_to(root) else str(w) for w in written)
         print(f"  [{status:7s}] {p.key:10s} {p.label}: {msg}" + (f" -> {files}" if files else ""))
-    return 1 if any(s == "failed" for _, s, _, _ in summary) else 0
+    if any(s == "failed" for _, s, _, _ in summary):
+        return 1
+    made = [p for p, s, _, _ in summary if s == "ok"]
+    skipped = [(p, m) for p, s, m, _ in summary if s == "skipped"]
+    if not made:
+        # nothing it was asked to do was done: not a success (the summary above lists why)
+        why = "; ".join(f"{p.key}: {m}" for p, m in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        return fail(f"{root}: no product made, all {len(skipped)} skipped ({why})")
+    if args.only and skipped:
+        # products asked for by name must be made
+        return fail(f"{root}: requested product(s) skipped: " + "; ".join(f"{p.key}: {m}" for p, m in skipped))
+    return 0
 
 
 if __name__ == "__main__":

@@ -95,6 +95,10 @@ def main(argv=None) -> int:
     from absflux import modelflux as M
 
     fmt = "png" if args.png else "pdf" if args.pdf else None
+    if not args.root.is_dir():
+        return fail(f"{args.root}: campaign root does not exist")
+    if args.models is not None and not args.models.is_dir():
+        return fail(f"{args.models}: model directory does not exist")
     if args.irac_dir is not None and not args.irac:
         return fail("--irac-dir is only used with --irac")
     if args.grieke_scale and not args.grieke:

@@ -48,6 +48,13 @@ def main(argv=None) -> int:
     )
     p.add_argument("--subarrcor", action="store_true", help="multiply C by the subarray factor (FULL-equivalent)")
     p.add_argument("--noignore", action="store_true", help="keep the ignore-listed stars in the averages")
+    p.add_argument(
+        "--filters",
+        nargs="+",
+        choices=C.PLOT_ORDER,
+        metavar="F",
+        help="only these filters (each must have photometry and a time fit; default every filter with photometry)",
+    )
     p.add_argument("--eefrac", type=float, default=C.EE_FRACTION_PHOT, help="EE fraction of the photometry (0.7)")
     p.add_argument(
         "--time-coeffs-from-truth",
@@ -86,6 +93,7 @@ def main(argv=None) -> int:
             show=args.show,
             jitter_seed=args.jitter_seed,
             options=vars(args),
+            filters=args.filters,
         )
     except CF.CalFactorError as exc:
         return fail(str(exc))

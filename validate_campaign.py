@@ -77,6 +77,10 @@ def default_apcorr(basedir: Path) -> Path | None:
     return _newest(p for p in (basedir / "ApCor").glob("jwst_miri_apcorr_*.fits") if not p.stem.endswith("_full"))
 
 
+class MissingResultError(ValueError):
+    """A filter to validate has no recovered result (one-line error naming the missing file)."""
+
+
 class Rows:
     """Accumulates the comparison rows."""
 
@@ -296,6 +300,7 @@ def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves
         ctrue = float(cal_true[f])
         rec = unc = None
         corr = None
+        missing = []  # what a missing recovered value lacks (named in the error or the row's note)
         if tables is not None:
             src = Path(photom).name
             try:
@@ -304,6 +309,7 @@ def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves
                 corr = ref.photmjsr / ref.calfactor(grid)
             except (PR.PhotomError, CF.CalFactorError) as exc:
                 log.warning("%s", exc)
+                missing.append(f"{photom}: {exc}")
         else:
             p = PR.ave_path(basedir, f)
             src = p.name
@@ -311,10 +317,23 @@ def compare_c_and_time(basedir, truth, filters, photom, args, rows: Rows, curves
                 ave = Table.read(p, format="ascii.commented_header")
                 rec, unc = float(ave[f"avecalfac_{f}"][0]), float(ave[f"avecalfac_unc_{f}"][0])
                 inputs.append(p)
+            else:
+                missing.append(f"{p}: averaged result not found")
             fp = CF.repeat_fit_path(basedir, f)
             if fp.is_file():
                 corr = CF.read_repeat_fit(fp, f).correction(grid)
                 inputs.append(fp)
+            else:
+                missing.append(f"{fp}: repeat-fit file not found")
+        if rec is None:
+            if not args.allow_missing:
+                raise MissingResultError(f"{f}: no recovered C: {missing[0] if missing else 'no input'}")
+            # a recorded gap, never a silent shrink of the table
+            note = "missing: " + "; ".join(missing)
+            rows.add("C", f, "FULL", C.STARTDAY, None, None, ctrue, args.tol_c, src, note)
+            strue = SD.relative_sensitivity(f, np.array([t_end]), coeffs=tc_true)
+            rows.add("time", f, "FULL", t_end, None, None, strue[-1], args.tol_time, src, note)
+            continue
         strue = SD.relative_sensitivity(f, grid, coeffs=tc_true)
         sig_t = time_sigma(basedir, f, grid, boot)
         # C(t0) comes from observations at later epochs corrected by the fitted curve: the curve's
@@ -584,6 +603,7 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     from absflux import photom_reffile as PR
     from absflux import subarrays as SA
+    from absflux.calfactors import product_errors
     from absflux.io_utils import OutputSet, provenance, write_table
 
     basedir = args.basedir
@@ -626,7 +646,7 @@ def main(argv=None) -> int:
     }
     out_path = args.out or basedir / "validation.ecsv"
     fmt = "pdf" if args.pdf else "png"
-    with OutputSet() as out:
+    with OutputSet() as out, product_errors(out):
         write_table(t, out.stage(out_path), "ascii.ecsv", prov)
         plot_validation(t, curves, basedir / "Figs" / f"validate_campaign.{fmt}", fmt, prov, out)
     print("\n".join(format_table(t)))

@@ -49,7 +49,10 @@ Differences from the original scripts (bugs fixed, see spec section 7):
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -119,6 +122,36 @@ XLABELS = {
     "dither": "Dither position",
 }
 LOG_XAXES = ("rate", "bkg", "inttime", "mflux")
+
+
+@contextlib.contextmanager
+def product_errors(out):
+    """Name the product, not its staged temporary, in a write error of an :class:`~absflux.io_utils.OutputSet`.
+
+    Disk full (ENOSPC from ``write()``) names no file and a read-only folder names the hidden
+    temporary; the user needs the final name.  The OutputSet removes its temporaries on the way out.
+
+    Parameters
+    ----------
+    out : absflux.io_utils.OutputSet
+        The set being written inside the block.
+    """
+    from .io_utils import WRITE_ERRNOS
+
+    try:
+        yield out
+    except OSError as exc:
+        code = exc.errno
+        if code is None and "space on disk" in str(exc):
+            code = errno.ENOSPC  # astropy reports a full disk as a bare OSError("Not enough space on disk ...")
+        if code not in WRITE_ERRNOS:
+            raise
+        staged = {str(tmp): final for final, tmp in out._staged.items()}
+        if exc.filename is not None and str(exc.filename) not in staged:
+            raise  # already a real path (e.g. the folder that could not be created)
+        finals = out.finals
+        name = staged.get(str(exc.filename)) if exc.filename is not None else (finals[-1] if finals else None)
+        raise OSError(code, exc.strerror or os.strerror(code), str(name) if name else None) from exc
 
 
 class CalFactorError(ValueError):
@@ -437,6 +470,7 @@ def calfactors_from_phot(
     xaxisval: str = "mflux",
     time_coeffs: TimeCoeffs | None = None,
     startday: float = C.STARTDAY,
+    source=None,
 ) -> Table:
     """Calibration factors of the rows of one photometry table.
 
@@ -456,6 +490,8 @@ def calfactors_from_phot(
         Refer the rates to t0 (``--applytime``).
     startday : float
         Epoch subtracted from the time axis.
+    source : str or Path, optional
+        File the rows were read from (named in the errors).
 
     Returns
     -------
@@ -466,7 +502,8 @@ def calfactors_from_phot(
     Raises
     ------
     CalFactorError
-        A star without a model flux (names the star and the model table).
+        A star without a model flux (names the star and the model table), or a measured row whose
+        calibration factor is not finite and positive (names the file, the star and the filter).
     """
     names = [C.canonical_name(n) for n in phot["name"]]
     mflux = np.array([model_flux(models, n, filt) for n in names], float)
@@ -482,6 +519,7 @@ def calfactors_from_phot(
         cal = 1e-6 * mflux / (oflux * apcorr * pixarea)
         cal_unc = np.abs(ounc / oflux) * cal
     x = _xvalues(phot, xaxisval, startype, mflux, startday)
+    check_calfactors(cal, oflux, names, filt, source, apcorr=apcorr, pixarea=pixarea, mflux=mflux)
     good = np.isfinite(oflux) & np.isfinite(cal)
     if np.any(~good):
         log.info("%s %s: %d observation(s) without a finite rate dropped", startype, filt, int(np.sum(~good)))
@@ -506,6 +544,48 @@ def calfactors_from_phot(
     return out
 
 
+def check_calfactors(cal, oflux, names, filt: str, source=None, **inputs) -> None:
+    """Refuse a calibration factor that is not finite and positive (a physical impossibility).
+
+    A row whose rate was not measured (non-finite ``oflux``) is dropped by the caller; every other
+    row must give 0 < C < inf: a negative or zero flux, aperture correction, pixel area or model flux
+    would otherwise be averaged into the reference file without a word.
+
+    Parameters
+    ----------
+    cal, oflux : array
+        Calibration factors and the background-subtracted aperture sums they came from.
+    names : sequence of str
+        Star of each row.
+    filt : str
+        Filter.
+    source : str or Path, optional
+        The photometry table (named in the error).
+    **inputs : array
+        Other per-row factors of C (apcorr, pixarea, mflux), quoted in the error.
+
+    Raises
+    ------
+    CalFactorError
+        The first bad row: file, star, filter, value and its factors.
+    """
+    cal = np.asarray(cal, float)
+    measured = np.isfinite(np.asarray(oflux, float))
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(measured & ~(np.isfinite(cal) & (cal > 0)))
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    parts = [f"aperture_sum_bkgsub {float(np.asarray(oflux)[i]):.4g}"]
+    parts += [f"{k} {float(np.asarray(v)[i]):.4g}" for k, v in inputs.items()]
+    where = f"{source}: " if source is not None else ""
+    more = f" (and {bad.size - 1} more row(s))" if bad.size > 1 else ""
+    raise CalFactorError(
+        f"{where}{names[i]} in {filt}: calibration factor {cal[i]:.4g} is not finite and positive "
+        f"({', '.join(parts)}){more}"
+    )
+
+
 def get_calfactors(
     startype: str,
     filt: str,
@@ -525,7 +605,7 @@ def get_calfactors(
         return None
     phot = read_phot_table(path, opts.eefraction, xaxisval)
     phot = select_rows(phot, filt, opts.repeat, opts.subtrans)
-    return calfactors_from_phot(phot, filt, startype, models, xaxisval, time_coeffs, opts.startday), path
+    return calfactors_from_phot(phot, filt, startype, models, xaxisval, time_coeffs, opts.startday, source=path), path
 
 
 def star_weights(names) -> np.ndarray:
@@ -1343,7 +1423,7 @@ def run_calc_calfactors(
                 photom_ref=ref,
             )
         fig.tight_layout()
-        with OutputSet() as out:
+        with OutputSet() as out, product_errors(out):
             stage_outputs(main, out, prov)
             from .plotting import savefig_with_provenance
 
@@ -1364,14 +1444,16 @@ def run_plot_multi(
     show: bool = False,
     jitter_seed: int = DEFAULT_JITTER_SEED,
     options: dict | None = None,
+    filters=None,
 ) -> tuple[dict, list[Path]]:
     """The 14-filter summary figure and the per-filter CalFacs products (plot_multi_calfacs.py, spec 3.16).
 
     Every filter uses the time correction (``opts`` must give it, from the repeat-fit
     files or a truth file); the coronagraphic filters use the background-subtracted
-    photometry.  Filters without any photometry table are skipped with a warning (their
-    panel says "no data"); an error in a filter that has data aborts the run and nothing
-    is written.
+    photometry.  By default, filters without any photometry table are skipped with a
+    warning (their panel says "no data"); an error in a filter that has data aborts the
+    run and nothing is written.  With ``filters`` only those are processed (the other
+    panels say "not selected") and each of them must have photometry.
     """
     from .io_utils import OutputSet, provenance
 
@@ -1381,13 +1463,20 @@ def run_plot_multi(
         raise CalFactorError(f"unknown x axis {xaxisval!r}")
     mpath = model_table_path(opts.basedir, opts.grieke)
     models = read_model_table(mpath)
+    if filters:
+        unknown = [f for f in filters if f not in C.PLOT_ORDER]
+        if unknown:
+            raise CalFactorError(f"unknown filter(s) {', '.join(unknown)}")
     results, skipped, inputs = {}, [], [mpath]
     for filt in C.PLOT_ORDER:
+        if filters and filt not in filters:
+            continue
         fopts = replace(opts, bkgsub=filt in C.BKGSUB_CALFAC_FILTERS)
         try:
             table, ins = collect_calfactors(filt, fopts, models, xaxisval)
         except CalFactorError as exc:
-            if str(exc).startswith("no photometry table"):
+            # a filter asked for by name must have data: never a silent gap
+            if str(exc).startswith("no photometry table") and not filters:
                 skipped.append(filt)
                 continue
             raise
@@ -1409,7 +1498,8 @@ def run_plot_multi(
         for k, filt in enumerate(C.PLOT_ORDER):
             ax = axs[(k + 2) // 2, (k + 2) % 2]
             if filt not in results:
-                ax.text(0.5, 0.5, f"{filt}: no data", transform=ax.transAxes, ha="center", va="center")
+                why = "not selected" if filters and filt not in filters else "no data"
+                ax.text(0.5, 0.5, f"{filt}: {why}", transform=ax.transAxes, ha="center", va="center")
                 ax.set_yticks([])
                 continue
             plot_calfactors(
@@ -1431,7 +1521,7 @@ def run_plot_multi(
             axs[1, 0].set_xlim(*lims[xaxisval])
         fig.tight_layout()
         name = f"multi_calfacs_{xaxisval}" + ("_grieke" if opts.grieke else "")
-        with OutputSet() as out:
+        with OutputSet() as out, product_errors(out):
             for r in results.values():
                 stage_outputs(r, out, prov)
             from .plotting import savefig_with_provenance

@@ -443,6 +443,7 @@ def run_model_fluxes(
     list of Path
         The files written (all or none: a failure leaves nothing behind).
     """
+    from .calfactors import product_errors
     from .io_utils import OutputSet, provenance, write_table
 
     root = Path(root)
@@ -487,7 +488,7 @@ def run_model_fluxes(
     inputs = [s.path for s in spectra] + [s.calspec.path for s in spectra if s.calspec is not None]
     prov = provenance("model_fluxes.py", inputs=inputs, options=options or {}, notes=notes)
     base = output_names(irac, grieke)
-    with OutputSet() as out:
+    with OutputSet() as out, product_errors(out):
         for b in bands:
             w, r = bp[b]
             B.write_bandpass(out.stage(out_dir / f"bandpass_{b.lower()}.dat"), w, r, sources[b])

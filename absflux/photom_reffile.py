@@ -205,6 +205,44 @@ def photom_tables(cals: list[FilterCal], subarr_cor=None) -> dict[str, np.ndarra
     }
 
 
+def check_reffile_values(cals: list[FilterCal], tables: dict[str, np.ndarray]) -> None:
+    """Physical sanity of every value the reference file will carry (before anything is written).
+
+    photmjsr finite and > 0, its uncertainty finite and >= 0, every time coefficient finite, tau > 0
+    (the file's convention) and a time correction amplitude + const > 0 at t0: the jwst photom step
+    divides by these numbers, so a bad one would silently corrupt every calibrated image.
+
+    Raises
+    ------
+    PhotomError
+        The first bad value: filter, subarray, column, value and the input file it came from.
+    """
+    by_filter = {fc.filt: fc for fc in cals}
+    checks = {
+        "phot_table": (("photmjsr", "gt0"), ("uncertainty", "ge0")),
+        "timecoeff_exponential": (("t0", "finite"), ("amplitude", "finite"), ("tau", "gt0"), ("const", "finite")),
+        "timecoeff_linear": (("t0", "finite"), ("lossperyear", "finite")),
+    }
+    for name, cols in checks.items():
+        rows = tables[name]
+        for row in rows:
+            filt = row["filter"].decode() if isinstance(row["filter"], bytes) else str(row["filter"])
+            sub = row["subarray"].decode() if isinstance(row["subarray"], bytes) else str(row["subarray"])
+            fc = by_filter.get(filt)
+            src = (fc.ave_path if name == "phot_table" else fc.fit_path) if fc is not None else "inputs"
+            for col, rule in cols:
+                v = float(row[col])
+                ok = np.isfinite(v) and (rule == "finite" or (v > 0 if rule == "gt0" else v >= 0))
+                if not ok:
+                    need = {"gt0": "finite and > 0", "ge0": "finite and >= 0", "finite": "finite"}[rule]
+                    raise PhotomError(f"{src}: {filt} {sub}: {col} = {v:.6g} in {name} (must be {need})")
+            if name == "timecoeff_exponential" and not float(row["amplitude"]) + float(row["const"]) > 0:
+                raise PhotomError(
+                    f"{src}: {filt} {sub}: amplitude + const = {float(row['amplitude']) + float(row['const']):.6g} "
+                    "(the time correction at t0 must be > 0)"
+                )
+
+
 def coeff_table(cals: list[FilterCal]) -> Table:
     """The IPAC summary ``CalFacs/jwst_miri_photom_coeff.dat`` (spec 3.22; ``expconts`` spelled as the original)."""
     t = Table()
@@ -395,6 +433,7 @@ def run_create_photom(
         notes=[f"CRDS context: {crds_context()}"],
     )
     tables = photom_tables(cals)
+    check_reffile_values(cals, tables)
     model = build_model(
         tables,
         path.name,
@@ -403,7 +442,7 @@ def run_create_photom(
         history=[ln for ln in provenance_lines(prov) if not ln.startswith("options:")],
     )
     latex = latex_rows(cals, table_style)
-    with OutputSet() as out:
+    with OutputSet() as out, CF.product_errors(out):
         tmp = out.stage(path)
         write_model(model, tmp)
         validate_file(tmp)

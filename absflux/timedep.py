@@ -458,7 +458,7 @@ def _star_calfactors(basedir, startype, filt, star, models, bkgsub, eefraction, 
     phot = CF.read_phot_table(path, eefraction, "timemid")
     names = np.array([C.canonical_name(n) for n in phot["name"]])
     phot = phot[names == star]
-    return CF.calfactors_from_phot(phot, filt, startype, models, "timemid", None, startday), path
+    return CF.calfactors_from_phot(phot, filt, startype, models, "timemid", None, startday, source=path), path
 
 
 def _apply_exclusions(tab: Table, windows) -> tuple[Table, Table]:
@@ -943,7 +943,7 @@ def run_repeatability(
     fig = plot_figure(res, model, docs=docs, report=report, show_prev=show_prev)
     name = "all_repeatability" + ("_docs" if docs else "") + ("_report" if report else "")
     figpath = Path(basedir) / "Figs" / f"{name}.{fig_format}"
-    with OutputSet() as out:
+    with OutputSet() as out, CF.product_errors(out):
         for f, fit in res.adopted.items():
             write_table(
                 fit_table(fit, res.series[f]),
@@ -1009,7 +1009,7 @@ def run_coron_interpolation(basedir, targets=None, skip_missing: bool = False, o
         inputs += paths
     if not done:
         raise TimeDepError("no coronagraphic/FND filter could be interpolated (no imager fit files)")
-    with OutputSet() as out:
+    with OutputSet() as out, CF.product_errors(out):
         for t, (coeffs, paths) in done.items():
             prov = provenance(
                 "generate_coron_repeat_from_imager.py",
