@@ -6,8 +6,13 @@ mosaics; imager filters (not FND) also the bkgsub mosaics; coronagraphic
 filters: the bkgsub mosaics only.  Aperture parameters from the APCORR file of
 step 4 (default: ApCor/latest_apcorr.txt).  Jobs run in parallel (--jobs); a
 failing mosaic is reported and the rest go on; a summary closes the run.  Exit
-code 0 when everything was measured, 1 when some mosaics or jobs failed, 2 for
-bad inputs (no APCORR file, no mosaics at all).
+code 0 when everything was measured; 2 with a one-line error naming the file
+for bad inputs (no APCORR file, no mosaics at all, a set directory without its
+mosaic - checked before any work) and when a table could not be made (a
+corrupt mosaic: that table and its previous version stay as they were, the
+others are written); with --allow-missing, missing and bad mosaics are
+warnings and gaps recorded in their tables (keywords MISSING, FAILED) and the
+exit code is 1 when a bad mosaic was left out.  Workers die with the parent.
 """
 
 from __future__ import annotations
@@ -36,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eefrac", type=float, default=C.EE_FRACTION_PHOT, help="EE fraction of the aperture (0.7)")
     p.add_argument("--apcorr", type=Path, help="APCORR file (default: the one ApCor/latest_apcorr.txt names)")
     p.add_argument("--jobs", type=int, default=1, help="parallel jobs (default 1)")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="missing mosaics (step 1 unfinished) and bad ones are warnings and gaps recorded in the tables "
+        "(MISSING/FAILED keywords) instead of errors",
+    )
     p.add_argument("--no-png", action="store_true", help="no per-mosaic figure (faster)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
@@ -58,6 +69,8 @@ def main(argv=None) -> int:
 
     if args.jobs < 1 or not 0.0 < args.eefrac < 1.0:
         return fail("--jobs must be >= 1 and --eefrac in (0, 1)")
+    if not args.root.is_dir():
+        return fail(f"{args.root}: campaign root not found")
     t0 = time.time()
     try:
         results = aper_all(
@@ -71,6 +84,7 @@ def main(argv=None) -> int:
             progress=not args.no_progress,
             options=vars(args),
             annulus_stat=args.annulus_stat,
+            allow_missing=args.allow_missing,
         )
     except PhotometryError as exc:
         return fail(str(exc))
@@ -103,9 +117,21 @@ def main(argv=None) -> int:
         log.error("  failed %s %s%s: %s", r["startype"], r["filter"], " bkgsub" if r["bkgsub"] else "", r["error"])
     for _, f, e in bad:
         log.error("  failed mosaic %s: %s", f, e)
+    for r in done:
+        for m in r["missing"]:
+            log.warning("  missing mosaic %s (recorded in %s)", m, r["path"])
     if args.truth:
         report_truth(args.root, args.eefrac)
-    return 1 if failed_jobs or bad else 0
+    if failed_jobs:
+        r = failed_jobs[0]
+        more = f" (and {len(failed_jobs) - 1} more table(s))" if len(failed_jobs) > 1 else ""
+        what = f"{r['startype']} {r['filter']}{' bkgsub' if r['bkgsub'] else ''}"
+        return fail(f"{what} table not written: {r['error']}{more}")
+    if bad:
+        _, f, e = bad[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        return fail(f"{len(bad)} mosaic(s) left out of their tables (FAILED keyword): {e}{more}", code=1)
+    return 0
 
 
 def report_truth(root: Path, eefrac: float) -> None:

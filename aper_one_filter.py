@@ -8,7 +8,10 @@ _bkgsub, _indivmos, _indivcals, _bkgsub_indivcals; sorted by name then time)
 and a Fig. 4-style PNG next to every image.  Errors (missing APCORR file or
 filter, no mosaics, a corrupt mosaic, a star off its image) are one line,
 exit code 2, and the previous table is left untouched; --skip-bad reports bad
-images and measures the rest.
+images and measures the rest (exit code 1, the images listed in the table's
+FAILED keyword).  A set directory of step 1 without its image is a missing
+input: an error, or with --allow-missing a warning and a gap recorded in the
+table (keywords NMISSING, MISSING), never a silently shorter table.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-png", action="store_true", help="no per-image figure")
     p.add_argument("--skip-bad", action="store_true", help="report and skip bad images instead of failing")
     p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="a set without its image (step 1 unfinished) is a warning and a gap recorded in the table "
+        "(NMISSING/MISSING keywords) instead of an error",
+    )
+    p.add_argument(
         "--search-whole-image",
         action="store_true",
         help="if the star is expected off the image, take the brightest peak of the image (original behaviour)",
@@ -58,6 +67,8 @@ def main(argv=None) -> int:
         return fail("--indivmos cannot be combined with --bkgsub")
     if not 0.0 < args.eefrac < 1.0:
         return fail(f"--eefrac must be in (0, 1), got {args.eefrac}")
+    if not args.root.is_dir():
+        return fail(f"{args.root}: campaign root not found")
     types = C.STAR_TYPES if args.dir == "all" else (args.dir,)
     results = []
     for t in types:
@@ -78,6 +89,7 @@ def main(argv=None) -> int:
                 search_whole_image=args.search_whole_image,
                 options=vars(args),
                 annulus_stat=args.annulus_stat,
+                allow_missing=args.allow_missing,
             )
         except PhotometryError as exc:
             return fail(str(exc))
@@ -87,7 +99,12 @@ def main(argv=None) -> int:
             log.error("skipped %s: %s", f, err)
     if not results:
         return fail(f"no {args.filter} directory in {', '.join(types)} below {args.root}")
-    return 1 if any(r.failed for r in results) else 0
+    failed = [(r, f, e) for r in results for f, e in r.failed]
+    if failed:
+        r, _, e = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        return fail(f"{len(failed)} image(s) left out of {r.path} (its FAILED keyword): {e}{more}", code=1)
+    return 0
 
 
 if __name__ == "__main__":

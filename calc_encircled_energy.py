@@ -60,6 +60,10 @@ def main(argv=None) -> int:
     log = logging.getLogger("calc_encircled_energy")
     from absflux.encircled_energy import EEError, calc_encircled_energy, ee_choices
 
+    if not args.root.is_dir():
+        return fail(f"{args.root}: campaign root not found")
+    if args.fwhmfac <= 0:
+        return fail(f"--fwhmfac must be > 0, got {args.fwhmfac}")
     stype = args.dir
     if stype == "all":
         stype = find_type(args.root, args.filter, args.dataset)

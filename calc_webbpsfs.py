@@ -57,10 +57,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     log = logging.getLogger("calc_webbpsfs")
+    from absflux.io_utils import WRITE_ERRNOS
     from absflux.psfs import PSFError, calc_webbpsf, psf_path
 
     if args.oversample < 1 or args.fov_fwhm <= 0 or (args.fov_pixels is not None and args.fov_pixels < 2):
         return fail("--oversample must be >= 1, --fov-fwhm > 0 and --fov-pixels >= 2")
+    if not args.root.is_dir():
+        return fail(f"{args.root}: campaign root not found")
     if args.stpsf_path is not None and not (args.stpsf_path / "version.txt").is_file():
         return fail(f"{args.stpsf_path}: not an stpsf data directory (no version.txt)")
     filters = C.ALL_FILTERS if args.all else (args.filter,)
@@ -82,7 +85,11 @@ def main(argv=None) -> int:
                 stpsf_path=args.stpsf_path,
                 like_simulation=args.like_simulation,
             )
-        except (PSFError, OSError) as exc:
+        except PSFError as exc:
+            return fail(f"{f}: {exc}")
+        except OSError as exc:
+            if exc.errno in WRITE_ERRNOS:
+                raise  # cli.run: "cannot write <PSF file>: <reason>", exit 2
             return fail(f"{f}: {exc}")
         log.info("%s: wrote %s in %.1f s", f, out, time.time() - t0)
     return 0

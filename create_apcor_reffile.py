@@ -8,8 +8,12 @@ ApCor/jwst_miri_apcorr_flight_<tag>.fits (MirImgApcorrModel),
 ApCor/jwst_miri_apcorr_flight_<tag>_full.fits (with uncertainties) and
 ApCor/latest_apcorr.txt (the name step 5 reads by default).  <tag> is --version
 or the --date (YYYY-MM-DD, default today) written as 02sep25.  A missing or
-bad per-set table is a one-line error (naming the filter and set), exit 2, and
-nothing is written.
+bad per-set table is a one-line error (naming the filter, set and file), exit
+2, and nothing is written; with --allow-missing it is a warning, the set is
+left out of its filter's average and the gap is recorded (keywords
+NMISSING/MISSING of the _full table, HISTORY of the reference file).  Averaged
+values that are not physical (apcor, radius or sky annulus not finite and > 0)
+are refused.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--author", default=DEFAULT_AUTHOR, help=f"AUTHOR keyword (default {DEFAULT_AUTHOR!r})")
     p.add_argument("--pedigree", help="PEDIGREE (default INFLIGHT <first> <last> observation date of the sets)")
     p.add_argument("--useafter", default=DEFAULT_USEAFTER, help=f"USEAFTER (default {DEFAULT_USEAFTER})")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="a missing or unreadable per-set table is a warning and a recorded gap (left out of the average) "
+        "instead of an error",
+    )
     p.add_argument("--no-full-table", action="store_true", help="print only the LaTeX rows")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
@@ -45,7 +55,10 @@ def main(argv=None) -> int:
     setup_logging(args.verbose)
     log = logging.getLogger("create_apcor_reffile")
     from absflux.apcorr import ApcorError, create_apcor_reffile, read_full_table
+    from absflux.io_utils import WRITE_ERRNOS
 
+    if not args.root.is_dir():
+        return fail(f"{args.root}: campaign root not found")
     try:
         res = create_apcor_reffile(
             args.root,
@@ -57,8 +70,13 @@ def main(argv=None) -> int:
             useafter=args.useafter,
             outdir=args.outdir,
             options=vars(args),
+            allow_missing=args.allow_missing,
         )
-    except (ApcorError, OSError) as exc:
+    except ApcorError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            raise  # cli.run: "cannot write <product>: <reason>"
         return fail(str(exc))
     for line in res.latex:
         print(line)
@@ -66,6 +84,8 @@ def main(argv=None) -> int:
         read_full_table(res.full).pprint_all()
     for f, fa in res.results.items():
         log.info("%-7s %2d set(s)%s", f, fa.nsets, " (model only)" if fa.model_only else "")
+        for m in fa.missing:
+            log.warning("%-7s missing set table (left out, recorded in %s): %s", f, res.full.name, m)
     log.info("APCORR file %s (pointer %s)", res.reffile, res.pointer)
     return 0
 

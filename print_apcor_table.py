@@ -48,6 +48,8 @@ def main(argv=None) -> int:
     from absflux.apcorr import ApcorError, format_realism_rst, realism_report
     from absflux.photometry import PhotometryError, default_apcorr_file, read_apcorr_table
 
+    if not args.files and not args.realism and not args.root.is_dir():
+        return fail(f"{args.root}: campaign root not found")
     if args.realism:
         if not args.crds.is_file():
             return fail(f"{args.crds}: flight APCORR file not found")

@@ -226,6 +226,7 @@ class FilterApcor:
     dates: list[str]
     model_only: bool = False
     contexts: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
     def at(self, ee: float) -> int:
         """Index of the EE fraction ``ee``."""
@@ -277,8 +278,24 @@ def model_apcor_table(root, filt: str, fwhmfac: float, psf_file=None, pixel_boxe
         raise ApcorError(str(exc)) from None
 
 
-def collect(root, vetted: dict[str, VettedFilter]) -> dict[str, FilterApcor]:
-    """Read and average the vetted per-set tables of every filter (errors name the filter and set)."""
+def collect(root, vetted: dict[str, VettedFilter], allow_missing: bool = False) -> dict[str, FilterApcor]:
+    """Read and average the vetted per-set tables of every filter (errors name the filter and set).
+
+    Parameters
+    ----------
+    root : path
+        Campaign root.
+    vetted : dict
+        {filter: VettedFilter}.
+    allow_missing : bool
+        A missing or unreadable per-set table is a warning and a gap (``FilterApcor.missing``,
+        recorded in the outputs) instead of an error; a filter with no table left is still an error.
+
+    Returns
+    -------
+    dict
+        {filter: FilterApcor}.
+    """
     from .encircled_energy import EEError, read_set_apcor
 
     out = {}
@@ -290,19 +307,28 @@ def collect(root, vetted: dict[str, VettedFilter]) -> dict[str, FilterApcor]:
             fa.model_only = True
             out[f] = fa
             continue
-        tables, sources, dates, contexts = [], [], [], []
+        tables, sources, dates, contexts, missing = [], [], [], [], []
         for stype, sname in v.sets:
             p = set_apcor_path(root, stype, f, sname, v.fwhmfac)
             try:
                 t = read_set_apcor(p)
             except EEError as exc:
-                raise ApcorError(f"{f} {stype}/{sname}: {exc}") from None
+                if not allow_missing:
+                    raise ApcorError(
+                        f"{f} {stype}/{sname}: {exc} (--allow-missing averages the other sets and records the gap)"
+                    ) from None
+                log.warning("%s %s/%s left out of the average: %s", f, stype, sname, exc)
+                missing.append(str(p))
+                continue
             tables.append(t)
             sources.append(str(p))
             dates.append(t.meta["info"].get("date_beg", ""))
             contexts.append(t.meta["info"].get("crds_context", ""))
+        if not tables:
+            raise ApcorError(f"{f}: none of the {len(v.sets)} vetted per-set apcor tables is usable ({missing[0]})")
         out[f] = average_tables(f, tables, sources, dates)
         out[f].contexts = [c for c in contexts if c and c != "offline"]
+        out[f].missing = missing
     return out
 
 
@@ -472,10 +498,15 @@ def write_reffile(rows, path, name: str, pedigree: str, author: str, useafter: s
     and renamed; CHANNEL = 'N/A' (dropped by the datamodel), SUBARRAY =
     'GENERIC' (not in the schema) and FILENAME are then set in the primary header.
     """
+    import contextlib
+
     from astropy.io import fits
 
+    from .io_utils import tmp_path
+
     path = Path(path)
-    tmp_fits = path.with_name(path.name + ".tmp.fits")
+    # the datamodel insists on a .fits suffix; a unique temporary that the stale-temporary clean-up knows
+    tmp_fits = tmp_path(path.with_suffix(".fits"))
     model = build_model(rows, name, pedigree, author, useafter, history)
     try:
         model.validate()
@@ -483,7 +514,8 @@ def write_reffile(rows, path, name: str, pedigree: str, author: str, useafter: s
         os.replace(tmp_fits, path)
     finally:
         model.close()
-        tmp_fits.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never hide the error that stopped the save
+            tmp_fits.unlink(missing_ok=True)
     with fits.open(path, mode="update") as h:
         h[0].header["CHANNEL"] = "N/A"
         h[0].header["FILENAME"] = name
@@ -513,6 +545,7 @@ def create_apcor_reffile(
     useafter: str = DEFAULT_USEAFTER,
     outdir=None,
     options: dict | None = None,
+    allow_missing: bool = False,
 ) -> ApcorrOutput:
     """Average the vetted sets and write the APCORR file, its ``_full`` table and the pointer (all or nothing).
 
@@ -532,32 +565,52 @@ def create_apcor_reffile(
         Output directory (default ``root/ApCor``).
     options : dict or None
         Recorded in the provenance.
+    allow_missing : bool
+        A missing or unreadable per-set table is left out of its filter's average
+        with a warning; the gap is recorded (``NMISSING``/``MISSING`` keywords of the
+        ``_full`` table, HISTORY of the reference file).
 
     Returns
     -------
     ApcorrOutput
+
+    Raises
+    ------
+    ApcorError
+        Bad vetted table, a missing or bad per-set table (without ``allow_missing``), or
+        an averaged value that is not physical (radius, annulus or apcor not finite and
+        > 0): nothing is written then.
     """
-    from .io_utils import OutputSet, provenance, provenance_lines, write_table
-    from .photometry import crds_note
+    from astropy.table import Table
+
+    from .io_utils import OutputSet, clean_stale_temporaries, provenance, provenance_lines, write_table
+    from .photometry import PhotometryError, check_apcorr_values, crds_note, name_write_errors
 
     root = Path(root)
     vetted, source = load_vetted_sets(root, vetted_file)
     skipped = [f for f in C.PLOT_ORDER if f not in vetted]
     if skipped:
         log.info("filters not in the vetted table (left out of the APCORR file): %s", ", ".join(skipped))
-    results = collect(root, vetted)
+    results = collect(root, vetted, allow_missing=allow_missing)
     name = reffile_name(tag if tag else date_tag(date))
     outdir = Path(outdir) if outdir is not None else root / APCOR_DIR
     ref_path = outdir / name
     full_path = outdir / name.replace(".fits", "_full.fits")
     pointer = outdir / POINTER
     rows, full = reffile_rows(results)
+    try:
+        # the writer refuses what step 5 would refuse (and what would silently make fluxes NaN or negative)
+        check_apcorr_values(Table(rows), f"{ref_path.name} (not written)")
+    except PhotometryError as exc:
+        raise ApcorError(str(exc)) from None
+    missing = [m for fa in results.values() for m in fa.missing]
     inputs = [s for fa in results.values() for s in fa.sources]
     prov = provenance(
         "create_apcor_reffile",
         inputs=inputs,
         options=options or {},
-        notes=[f"vetted sets: {source}", crds_note(c for fa in results.values() for c in fa.contexts)],
+        notes=[f"vetted sets: {source}", crds_note(c for fa in results.values() for c in fa.contexts)]
+        + [f"missing (left out of the average): {m}" for m in missing],
     )
     model_only = [f for f, fa in results.items() if fa.model_only]
     history = [f"absflux: vetted sets from {Path(source).name}; mean and population std over the sets"]
@@ -566,13 +619,30 @@ def create_apcor_reffile(
     history += [ln for ln in provenance_lines(prov) if not ln.startswith("input:")]
     ped = pedigree or pedigree_from_dates(d for fa in results.values() for d in fa.dates)
     latex = [latex_row(fa) for fa in results.values()]
-    with OutputSet() as out:
-        write_reffile(rows, out.stage(ref_path), name, ped, author, useafter, history)
+    if missing:
+        history.append(f"{len(missing)} vetted set(s) missing, left out of the averages (see the _full table)")
+    clean_stale_temporaries(outdir)
+    with name_write_errors(), OutputSet() as out:
+        with name_write_errors(ref_path):
+            write_reffile(rows, out.stage(ref_path), name, ped, author, useafter, history)
         full.meta["REFFILE"] = name
-        write_table(full, out.stage(full_path), "fits", prov)
-        out.stage(pointer).write_text(name + "\n")
+        # the gap is part of the product: nsets alone would not say which set is absent
+        full.meta["NMISSING"] = (len(missing), "vetted per-set tables missing (left out)")
+        if missing:
+            full.meta["MISSING"] = "; ".join(_relative_to(m, root) for m in missing)
+        with name_write_errors(full_path):
+            write_table(full, out.stage(full_path), "fits", prov)
+        with name_write_errors(pointer):
+            out.stage(pointer).write_text(name + "\n")
     log.info("wrote %s, %s and %s", ref_path, full_path.name, pointer.name)
     return ApcorrOutput(ref_path, full_path, pointer, latex, results, source)
+
+
+def _relative_to(path, root) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def read_full_table(path):

@@ -315,23 +315,59 @@ def model_ee_profile(hdul, filt: str, radii) -> np.ndarray:
 # --------------------------------------------------------------------------
 # Observed EE
 # --------------------------------------------------------------------------
-def annulus_wing(hdul, filt: str, annulus) -> float:
-    """Mean surface brightness of the model PSF in ``annulus`` (per pixel, per unit total flux).
+#: Where the annulus-wing term came from: the model PSF, its extrapolated outer profile, or nowhere.
+WING_SOURCES = ("model", "extrapolated", "none")
 
-    (EE(r_out) - EE(r_in)) / (pi (r_out^2 - r_in^2)) from the model EE; 0 with a
-    warning when the annulus reaches beyond the model's field of view (no
-    model light is known there).
-    """
+
+def _model_field_radius(hdul, filt: str) -> float:
+    """Largest radius (mosaic pixels) around the model centre that extension 2 covers in every direction."""
     h0 = hdul[0].header
     ny, nx = np.shape(hdul[2].data)
     cx, cy = model_psf_center(hdul, filt)
     scale = float(h0["PIXELSCL"]) * float(h0["DET_SAMP"]) / float(hdul[2].header.get("PIXELSCL", h0["PIXELSCL"]))
+    return min(cx, cy, nx - 1 - cx, ny - 1 - cy) / scale
+
+
+def annulus_wing(hdul, filt: str, annulus) -> tuple[float, str]:
+    """Mean surface brightness of the model PSF in ``annulus`` (per pixel, per unit total flux).
+
+    (EE(r_out) - EE(r_in)) / (pi (r_out^2 - r_in^2)) from the model EE when the
+    model's field holds the annulus.  When the annulus reaches beyond the field,
+    the model's halo is extrapolated: a surface brightness a r^-3 (the ring-
+    averaged diffraction halo) whose amplitude holds the model's light between
+    half and all of the field radius, integrated over the annulus.
+
+    Returns
+    -------
+    (float, str)
+        The surface brightness and its source: 'model' or 'extrapolated'
+        (0.0 and 'none' when the field is too small even to fit the profile).
+    """
     r_in, r_out = (float(a) for a in annulus)
-    if r_out * scale > min(cx, cy, nx - 1 - cx, ny - 1 - cy):
-        log.warning("%s: background annulus beyond the model PSF field: no wing correction", filt)
-        return 0.0
-    ee = model_ee(hdul, filt, np.array([r_in, r_out]))
-    return float((ee[1] - ee[0]) / (np.pi * (r_out**2 - r_in**2)))
+    r_field = _model_field_radius(hdul, filt)
+    if r_out <= r_field:
+        ee = model_ee(hdul, filt, np.array([r_in, r_out]))
+        return float((ee[1] - ee[0]) / (np.pi * (r_out**2 - r_in**2))), "model"
+    r1, r2 = 0.5 * r_field, 0.98 * r_field
+    if r1 < 3.0 * C.FWHM[filt]:
+        log.warning("%s: model PSF field (%.1f px) too small for the annulus-wing term: none applied", filt, r_field)
+        return 0.0, "none"
+    # halo S(r) = a r^-3 (the ring-averaged diffraction halo); its amplitude from the light between r1 and r2,
+    # an integral over many rings, so the ring structure does not bias it
+    e1, e2 = model_ee(hdul, filt, np.array([r1, r2]))
+    if not e2 > e1:
+        log.warning("%s: model PSF outer profile not positive: no annulus-wing term applied", filt)
+        return 0.0, "none"
+    a = (e2 - e1) / (2 * np.pi * (1 / r1 - 1 / r2))
+    integral = 2 * np.pi * a * (1 / r_in - 1 / r_out)
+    log.info(
+        "%s: annulus [%.1f, %.1f] px beyond the model PSF field (%.1f px): wing term from its r^-3 halo",
+        filt,
+        r_in,
+        r_out,
+        r_field,
+    )
+    return float(integral / (np.pi * (r_out**2 - r_in**2))), "extrapolated"
 
 
 def radii_grid(filt: str, fwhmfac: float, n: int = N_RADII) -> np.ndarray:
@@ -537,6 +573,14 @@ def aperture_corrections(radii, ee, fractions=C.EE_FRACTIONS, label: str = ""):
     b = (0.85 - 0.80) / (np.pi * (r85**2 - r80**2))
     apcor = 1.0 / (fr - b * np.pi * r**2)
     apcor[np.isclose(fr, top)] = 1.0
+    # refuse what no aperture correction can be: step 5 would multiply fluxes by it silently
+    bad = np.flatnonzero(~(np.isfinite(apcor) & (apcor > 0) & np.isfinite(r) & (r > 0)))
+    if bad.size or not (np.isfinite(b) and r80 < r85):
+        i = int(bad[0]) if bad.size else int(np.flatnonzero(np.isclose(fr, 0.80))[0])
+        raise EEError(
+            f"{label}: unphysical aperture correction at EE {fr[i]:g}: r = {r[i]:.4f} px, apcor = {apcor[i]:.4f} "
+            f"(sky annulus r(0.80) = {r80:.4f}, r(0.85) = {r85:.4f} px)"
+        )
     t = Table({"ee": fr, "radii": r, "apcor": apcor})
     t.meta["sky_ee_per_pix"] = float(b)
     return t
@@ -677,7 +721,7 @@ def compute_ee(
     ee_obs_raw = obs.apsum / norm
     ee_obs_bkg_raw = obs_bkg.apsum / norm
     m_n = _interp_at(r_n, radii, ee_model, f"{label}: model EE")
-    wing = annulus_wing(psf, filt, annulus) if ee_norm == "wing" else 0.0
+    wing, wing_source = annulus_wing(psf, filt, annulus) if ee_norm == "wing" else (0.0, "none")
     area = np.pi * radii**2
     target = m_n - wing * np.pi * r_n**2
     ee_obs = ee_obs_raw * target / _interp_at(r_n, radii, ee_obs_raw, f"{label}: observed EE") + wing * area
@@ -708,6 +752,7 @@ def compute_ee(
         "model_ee_method": model_ee_method,
         "sky_annulus": sky_annulus,
         "annulus_wing": wing,
+        "annulus_wing_source": wing_source,
         "mosaics": (mos, bkg),
         "psf_file": psf_file,
         "psfmodel": str(psf[0].header.get("PSFMODEL", "unknown")),
@@ -795,29 +840,38 @@ def calc_encircled_energy(
     """
     from astropy.table import Table
 
-    from .io_utils import OutputSet, provenance, write_table
-    from .photometry import crds_note
+    from .io_utils import OutputSet, clean_stale_temporaries, provenance, write_table
+    from .photometry import crds_note, name_write_errors
 
     filt = str(filt).upper()
-    mos, _ = set_mosaics(root, startype, filt, dataset)
+    mos, bkg = set_mosaics(root, startype, filt, dataset)
     if fig_format not in (None, "png", "pdf"):
         raise EEError(f"unknown figure format {fig_format!r}")
-    with OutputSet() as out:
+    # inputs first: staging an output creates its folder, which must not appear for a missing set
+    label = f"{filt} {startype}/{dataset}"
+    if not mos.parent.is_dir():
+        raise EEError(f"{label}: set directory {mos.parent} not found (run pipeline_one_filter.py for this set)")
+    for m in dict.fromkeys((mos, bkg)):
+        if not m.is_file():
+            raise EEError(f"{label}: mosaic {m} not found (run pipeline_one_filter.py for this set)")
+    clean_stale_temporaries(mos.parent)
+    with name_write_errors(), OutputSet() as out:
         centerap = out.stage(centerap_final(mos)) if fig_format else None
-        res = compute_ee(
-            root,
-            startype,
-            filt,
-            dataset,
-            fwhmfac,
-            psf_file,
-            centerap,
-            ee_from,
-            ee_norm,
-            ee_centre=ee_centre,
-            model_ee_method=model_ee_method,
-            sky_annulus=sky_annulus,
-        )
+        with name_write_errors(centerap_final(mos)):  # the centring figure is written on the way
+            res = compute_ee(
+                root,
+                startype,
+                filt,
+                dataset,
+                fwhmfac,
+                psf_file,
+                centerap,
+                ee_from,
+                ee_norm,
+                ee_centre=ee_centre,
+                model_ee_method=model_ee_method,
+                sky_annulus=sky_annulus,
+            )
         prov = provenance(
             "calc_encircled_energy",
             inputs=[*sorted({str(m) for m in res["mosaics"]}), res["psf_file"]],
@@ -840,6 +894,7 @@ def calc_encircled_energy(
             f"model_ee: {res['model_ee_method']}",
             f"sky_annulus: {res['sky_annulus']}",
             f"annulus_wing: {res['annulus_wing']:.6e}",
+            f"annulus_wing_source: {res['annulus_wing_source']}",
             f"crds_context: {res['crds_context'] or 'offline'}",
         ]
         ee_tab = Table(
@@ -855,11 +910,13 @@ def calc_encircled_energy(
         for t in (ee_tab, ap):
             t.meta["comments"] = list(meta)
         paths = [ee_table_path(mos, fwhmfac), apcor_table_path(mos, fwhmfac)]
-        write_table(ee_tab, out.stage(paths[0]), "ascii.commented_header", prov)
-        write_table(ap, out.stage(paths[1]), "ascii.commented_header", prov)
+        for t, p in zip((ee_tab, ap), paths, strict=True):
+            with name_write_errors(p):
+                write_table(t, out.stage(p), "ascii.commented_header", prov)
         if fig_format:
             fig = mos.with_name(mos.name.replace(".fits", f"_ee_fwhmfac{fwhmfac_tag(fwhmfac)}.{fig_format}"))
-            plot_ee(res, filt, float(fwhmfac), out.stage(fig), fig_format)
+            with name_write_errors(fig):
+                plot_ee(res, filt, float(fwhmfac), out.stage(fig), fig_format)
             paths += [fig, centerap_final(mos)]
     return EEResult(filt, dataset, float(fwhmfac), ee_tab, ap, paths, res["center"])
 
@@ -889,6 +946,17 @@ def read_set_apcor(path):
     missing = [c for c in ("ee", "radii", "apcor") if c not in t.colnames]
     if missing:
         raise EEError(f"{path}: apcor table lacks column(s) {', '.join(missing)}")
+    if len(t) == 0:
+        raise EEError(f"{path}: apcor table has no rows")
+    for c in ("ee", "radii", "apcor"):
+        try:
+            v = np.asarray(t[c], dtype=float)
+        except (TypeError, ValueError):
+            raise EEError(f"{path}: apcor table column {c!r} is not numeric") from None
+        bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
+        if bad.size:
+            i = int(bad[0])
+            raise EEError(f"{path}: row {i + 1}: {c} = {t[c][i]}, must be finite and > 0")
     info = {}
     for line in t.meta.get("comments", []):
         if ":" in line:

@@ -46,8 +46,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -256,7 +257,10 @@ def read_image(path, raw: bool = False) -> Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            # a truncated file still opens (missing data read as zeros or absent HDUs): refuse it
+            warnings.filterwarnings("error", message="File may have been truncated")
             with fits.open(path, memmap=False) as hdul:
+                len(hdul)  # reads every header, so a cut anywhere in the file is seen
                 primary = hdul[0].header.copy()
                 sci_hdu = hdul["SCI"]
                 sci = sci_hdu.header.copy()
@@ -730,8 +734,21 @@ def default_apcorr_file(root) -> Path:
     return path if path.is_absolute() else pointer.parent / path
 
 
-def read_apcorr_table(path):
-    """The APCORR table of a reference file (astropy Table with str columns)."""
+def read_apcorr_table(path, check: bool = True):
+    """The APCORR table of a reference file (astropy Table with str columns).
+
+    Parameters
+    ----------
+    path : str or Path
+        APCORR reference file (extension APCORR).
+    check : bool
+        Refuse the file when a row is physically impossible (:func:`check_apcorr_values`).
+
+    Raises
+    ------
+    PhotometryError
+        Missing or unreadable file, missing columns, or (``check``) a bad row.
+    """
     from astropy.table import Table
 
     path = Path(path)
@@ -749,7 +766,53 @@ def read_apcorr_table(path):
         raise PhotometryError(f"{path}: APCORR table lacks column(s) {', '.join(missing)}")
     for c in ("filter", "subarray"):
         t[c] = [(v.decode() if isinstance(v, bytes) else str(v)).strip().upper() for v in t[c]]
+    if check:
+        check_apcorr_values(t, path)
     return t
+
+
+def check_apcorr_values(table, path="APCORR") -> None:
+    """Physical sanity of every APCORR row: the values step 5 multiplies and measures with.
+
+    A NaN or non-positive aperture correction or radius would give NaN or
+    negative fluxes (and calibration factors) without any error downstream, so
+    the file is refused as a whole.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        Columns filter, subarray, eefraction, radius, apcorr, skyin, skyout.
+    path : str or Path
+        The file, for the message.
+
+    Raises
+    ------
+    PhotometryError
+        ``<path>: row <n> (<filter>/<subarray>/EE <e>): <what>`` for the first bad row:
+        eefraction not in (0, 1), radius/apcorr/skyin/skyout not finite and > 0, or
+        skyin >= skyout.
+    """
+    if len(table) == 0:
+        raise PhotometryError(f"{path}: the APCORR table has no rows")
+    cols = {}
+    for c in ("eefraction", "radius", "apcorr", "skyin", "skyout"):
+        try:
+            cols[c] = np.asarray(table[c], dtype=float)
+        except (TypeError, ValueError):
+            raise PhotometryError(f"{path}: APCORR column {c!r} is not numeric") from None
+    for i in range(len(table)):
+        where = f"{path}: row {i + 1} ({table['filter'][i]}/{table['subarray'][i]}/EE {cols['eefraction'][i]:g})"
+        e = cols["eefraction"][i]
+        if not (np.isfinite(e) and 0.0 < e < 1.0):
+            raise PhotometryError(f"{where}: eefraction = {e}, must be in (0, 1)")
+        for c in ("apcorr", "radius", "skyin", "skyout"):
+            v = cols[c][i]
+            if not (np.isfinite(v) and v > 0):
+                raise PhotometryError(f"{where}: {c} = {v}, must be finite and > 0")
+        if not cols["skyin"][i] < cols["skyout"][i]:
+            raise PhotometryError(
+                f"{where}: sky annulus skyin = {cols['skyin'][i]} >= skyout = {cols['skyout'][i]} (inner must be < outer)"
+            )
 
 
 def aperture_params(table, filt: str, eefraction: float, subarray: str = "FULL", path="APCORR") -> ApertureParams:
@@ -776,16 +839,70 @@ def aperture_params(table, filt: str, eefraction: float, subarray: str = "FULL",
 # --------------------------------------------------------------------------
 # aper_one_filter
 # --------------------------------------------------------------------------
+def _image_pattern(bkgsub=False, indivmos=False, indivcals=False) -> str:
+    """File pattern of the images of one set directory (spec 3.8.2)."""
+    if indivmos:
+        return "jw*mirimage_i2d.fits"
+    if indivcals:
+        return f"jw*mirimage{'_skysub' if bkgsub else ''}_cal.fits"
+    return f"miri*stage3{'_bkgsub' if bkgsub else ''}_asn_i2d.fits"
+
+
 def input_files(root, startype: str, filt: str, bkgsub=False, indivmos=False, indivcals=False) -> list[Path]:
     """Images of one (type, filter) for the default, indivmos or indivcals photometry (spec 3.8.2)."""
     base = Path(root) / startype / filt
-    if indivmos:
-        pattern = "*/jw*mirimage_i2d.fits"
-    elif indivcals:
-        pattern = f"*/jw*mirimage{'_skysub' if bkgsub else ''}_cal.fits"
-    else:
-        pattern = f"*/miri*stage3{'_bkgsub' if bkgsub else ''}_asn_i2d.fits"
-    return sorted(base.glob(pattern))
+    return sorted(base.glob("*/" + _image_pattern(bkgsub, indivmos, indivcals)))
+
+
+def set_dirs(root, startype: str, filt: str) -> list[Path]:
+    """Set directories ``<type>/<F>/<TARGNAME>_setN`` made by step 1 (hidden staging folders excluded)."""
+    base = Path(root) / startype / filt
+    if not base.is_dir():
+        return []
+    return sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".") and _SET_DIR_RE.match(d.name))
+
+
+_SET_DIR_RE = re.compile(r".+_set\d+$")
+
+
+def missing_inputs(root, startype: str, filt: str, bkgsub=False, indivmos=False, indivcals=False) -> list[Path]:
+    """The images a table of one (type, filter) should contain but that are absent.
+
+    Every set directory of step 1 must hold its mosaic (default and bkgsub
+    photometry: ``miri_<set>_stage3[_bkgsub]_asn_i2d.fits``) or at least one
+    exposure (indivmos, indivcals); a set without is a missing input, which
+    would otherwise vanish from the table without notice.  A background-
+    subtracted image also needs its unsubtracted counterpart (the median
+    background added back to ``mean_bkg``).
+
+    Returns
+    -------
+    list of Path
+        The missing mosaic, ``<set dir>/<pattern>`` for the per-exposure variants,
+        or the missing unsubtracted counterpart of a bkgsub image.
+    """
+    pattern = _image_pattern(bkgsub, indivmos, indivcals)
+    out = []
+    for d in set_dirs(root, startype, filt):
+        if indivmos or indivcals:
+            found = sorted(d.glob(pattern))
+            if not found:
+                out.append(d / pattern)
+        else:
+            m = d / mosaic_name(d.name, bkgsub)
+            found = [m] if m.is_file() else []
+            if not found:
+                out.append(m)
+        if bkgsub:
+            out += [u for u in map(_unsubtracted_name, found) if not u.is_file()]
+    return out
+
+
+def missing_message(missing, root=None) -> str:
+    """One line naming the missing inputs (the first three, then a count)."""
+    names = [_relative(p, root) if root is not None else str(p) for p in missing]
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return f"missing input(s): {'; '.join(names[:3])}{more}"
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -795,6 +912,45 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+def name_write_errors(default=None):
+    """Context manager: a write OSError of a temporary or staged file names its final product.
+
+    ``io_utils`` writes ``.<name>.<pid>-<token>.tmp|staged`` files; a user must
+    read the product's name in the one-line error, not the temporary's.  An
+    error that names no file (ENOSPC from ``write``) is given ``default``.
+    astropy's FITS writer re-raises ENOSPC as an OSError without errno
+    ("Not enough space on disk: ... [Errno 28] ..."): its errno is restored, so
+    that ``cli.run`` reports it as one line too.
+    """
+    import contextlib
+
+    from .io_utils import _TMP_RE, WRITE_ERRNOS
+
+    @contextlib.contextmanager
+    def _cm():
+        try:
+            yield
+        except OSError as exc:
+            code = exc.errno
+            if code is None and (m := re.search(r"\[Errno (\d+)\]", str(exc))):
+                code = int(m.group(1))
+            if code not in WRITE_ERRNOS:
+                raise
+            name = exc.filename if exc.filename is not None else default
+            if name is None:
+                if exc.errno == code:
+                    raise
+                raise OSError(code, os.strerror(code)) from exc
+            p = Path(str(name))
+            while (m := _TMP_RE.match(p.name)) is not None:  # staged files hold temporaries of their own
+                p = p.with_name(m.group("name"))
+            if str(p) == str(exc.filename) and exc.errno == code:
+                raise
+            raise OSError(code, os.strerror(code), str(p)) from exc
+
+    return _cm()
+
+
 def _mosaic_centres(root, startype, filt, eefraction) -> dict[str, tuple[float, float]]:
     """{set name: (ra, dec)} from the default mosaic photometry table (for indivcals)."""
     from astropy.table import Table
@@ -802,13 +958,19 @@ def _mosaic_centres(root, startype, filt, eefraction) -> dict[str, tuple[float, 
     path = phot_table_path(root, startype, filt, eefraction)
     if not path.is_file():
         raise PhotometryError(f"{path}: --indivcals needs the mosaic photometry table; run without it first")
-    t = Table.read(path)
-    out: dict[str, tuple[float, float]] = {}
-    for row in t:
-        sname = str(row["dataset"]).strip() if "dataset" in t.colnames else set_name_of(str(row["filename"]))
-        if sname in out:
-            raise PhotometryError(f"{path}: set {sname!r} appears twice")
-        out[sname] = (float(row["ra_deg"]), float(row["dec_deg"]))
+    try:
+        t = Table.read(path)
+        out: dict[str, tuple[float, float]] = {}
+        for row in t:
+            sname = str(row["dataset"]).strip() if "dataset" in t.colnames else set_name_of(str(row["filename"]))
+            if sname in out:
+                raise PhotometryError(f"{path}: set {sname!r} appears twice")
+            out[sname] = (float(row["ra_deg"]), float(row["dec_deg"]))
+    except PhotometryError:
+        raise
+    except Exception as exc:  # a truncated or foreign table: astropy raises many types
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise PhotometryError(f"{path}: unreadable mosaic photometry table ({type(exc).__name__}: {first})") from None
     return out
 
 
@@ -820,6 +982,7 @@ class FilterResult:
     path: Path | None
     failed: list[tuple[str, str]]
     n_files: int
+    missing: list[Path] = field(default_factory=list)
 
 
 def aper_one_filter(
@@ -837,6 +1000,7 @@ def aper_one_filter(
     write: bool = True,
     options: dict | None = None,
     annulus_stat: str = "mean",
+    allow_missing: bool = False,
 ) -> FilterResult:
     """Photometry of every image of one (star type, filter) (spec 3.8.2) and its table.
 
@@ -857,13 +1021,18 @@ def aper_one_filter(
     png : bool
         Write the Fig. 4-style figure next to each image.
     skip_bad : bool
-        Report and skip images that fail (missing star, corrupt file) instead of raising.
+        Report and skip images that fail (missing star, corrupt file) instead of raising;
+        they are listed in the table metadata (``NFAILED``, ``FAILED``).
     search_whole_image, annulus_stat
         See :func:`aper_image`.
     write : bool
         Write ``<type>/<F><ext>_eefrac<e>_phot.fits`` (atomically).
     options : dict or None
         Options recorded in the provenance.
+    allow_missing : bool
+        A set directory without its image (:func:`missing_inputs`) is a warning
+        and a recorded gap (``NMISSING``, ``MISSING`` in the table metadata)
+        instead of an error.
 
     Returns
     -------
@@ -872,12 +1041,15 @@ def aper_one_filter(
     Raises
     ------
     PhotometryError
-        Bad APCORR file/filter, no images, or (without ``skip_bad``) any failing image;
-        nothing is written then and a previous table is left as it was.
+        Bad APCORR file/filter, no images, a missing image (without ``allow_missing``)
+        or (without ``skip_bad``) any failing image; nothing is written then and a
+        previous table is left as it was.
     """
+    import contextlib
+
     from astropy.table import vstack
 
-    from .io_utils import OutputSet, provenance, write_table
+    from .io_utils import OutputSet, clean_stale_temporaries, provenance, tmp_path, write_table
 
     root = Path(root)
     filt = str(filt).upper()
@@ -887,15 +1059,35 @@ def aper_one_filter(
     aptable = read_apcorr_table(apfile)
     aperture_params(aptable, filt, eefraction, "FULL", apfile)  # fails early if the filter is absent
     files = input_files(root, startype, filt, bkgsub, indivmos, indivcals)
+    missing = missing_inputs(root, startype, filt, bkgsub, indivmos, indivcals)
+    if bkgsub:  # a bkgsub image whose unsubtracted counterpart is missing is a missing input, not a failure
+        files = [f for f in files if _unsubtracted_name(f) not in set(missing)]
     if not files:
-        raise PhotometryError(f"{root / startype / filt}: no images found for {filt}{phot_ext(bkgsub, indivmos)}")
+        why = f" ({missing_message(missing, root)})" if missing else ""
+        raise PhotometryError(f"{root / startype / filt}: no images found for {filt}{phot_ext(bkgsub, indivmos)}{why}")
+    if missing and not allow_missing:
+        raise PhotometryError(
+            f"{root / startype / filt}: {missing_message(missing, root)} (step 1 did not finish these sets; "
+            "--allow-missing measures the others and records the gap)"
+        )
+    for m in missing:
+        log.warning(
+            "missing input %s: left out of the %s %s table (recorded in its MISSING keyword)", m, startype, filt
+        )
     centres = _mosaic_centres(root, startype, filt, eefraction) if indivcals else {}
+    if write:
+        # temporaries of killed runs (their writers are gone) would otherwise stay for ever
+        clean_stale_temporaries(root / startype)
+        for d in {f.parent for f in files}:
+            clean_stale_temporaries(d)
     ext = phot_ext(bkgsub, indivmos, indivcals)
     rows, failed, contexts = [], [], set()
     figtag = f"{ext}_eefrac{eefrac_tag(eefraction)}_absfluxapers.png"
-    with OutputSet() as out:
+    path = None
+    with name_write_errors(), OutputSet() as out:
         for f in files:
-            figtmp = f.with_name(f".{f.name}.{os.getpid()}.fig.png") if png else None
+            figfinal = f.with_name(f.name.replace(".fits", figtag))
+            figtmp = tmp_path(figfinal) if png else None
             try:
                 img = read_image(f)
                 contexts.add(str(img.primary.get("CRDS_CTX", "")))
@@ -906,26 +1098,26 @@ def aper_one_filter(
                     if sname not in centres:
                         raise PhotometryError(f"{f}: set {sname!r} is not in the mosaic photometry table")
                     override = centres[sname]
-                t = aper_image(
-                    f,
-                    filt,
-                    p.aprad,
-                    p.annrad,
-                    p.apcorr,
-                    imgfile=figtmp,
-                    override_center=override,
-                    eefraction=eefraction,
-                    search_whole_image=search_whole_image,
-                    image=img,
-                    annulus_stat=annulus_stat,
-                )
+                bkg_median = median_background(_unsubtracted_name(f)) if bkgsub else 0.0
+                with name_write_errors(figfinal):
+                    t = aper_image(
+                        f,
+                        filt,
+                        p.aprad,
+                        p.annrad,
+                        p.apcorr,
+                        imgfile=figtmp,
+                        override_center=override,
+                        eefraction=eefraction,
+                        search_whole_image=search_whole_image,
+                        image=img,
+                        annulus_stat=annulus_stat,
+                    )
                 t["filename"] = [_relative(f, root)]
-                if bkgsub:
-                    full = _unsubtracted_name(f)
-                    t["mean_bkg"] += median_background(full)
+                t["mean_bkg"] += bkg_median
                 rows.append(t)
                 if figtmp is not None:
-                    os.replace(figtmp, out.stage(f.with_name(f.name.replace(".fits", figtag))))
+                    os.replace(figtmp, out.stage(figfinal))
             except PhotometryError as exc:
                 if not skip_bad:
                     raise
@@ -933,7 +1125,9 @@ def aper_one_filter(
                 failed.append((str(f), str(exc)))
             finally:
                 if figtmp is not None:
-                    figtmp.unlink(missing_ok=True)
+                    # clean-up must not hide the real error (a read-only folder refuses the unlink too)
+                    with contextlib.suppress(OSError):
+                        figtmp.unlink(missing_ok=True)
         if not rows:
             raise PhotometryError(f"{root / startype / filt}: every image failed ({failed[0][1]})")
         table = vstack(rows, metadata_conflicts="silent")
@@ -945,18 +1139,25 @@ def aper_one_filter(
         table.meta["APCORFIL"] = apfile.name
         table.meta["ANNSTAT"] = (annulus_stat, "sky annulus statistic (mean or clipped)")
         table.meta["NFAILED"] = len(failed)
+        if failed:
+            table.meta["FAILED"] = "; ".join(_relative(Path(f), root) for f, _ in failed)
+        # a gap is recorded in the table itself, so a shorter table never passes for a complete one
+        table.meta["NMISSING"] = (len(missing), "set directories without their image (left out)")
+        if missing:
+            table.meta["MISSING"] = "; ".join(_relative(m, root) for m in missing)
         table.meta["RATEUNIT"] = ("DN/s", "unit of the count-rate columns")
         table.meta["CRDS_CTX"] = ",".join(sorted(c for c in contexts if c)) or "offline"
-        path = None
         if write:
             path = phot_table_path(
                 root, startype, filt, eefraction, bkgsub=bkgsub, indivmos=indivmos, indivcals=indivcals
             )
             notes = [f"failed: {f}: {e}" for f, e in failed]
+            notes += [f"missing: {m}" for m in missing]
             notes.append(crds_note(contexts))
             prov = provenance("aper_one_filter", inputs=[apfile, *files], options=options or {}, notes=notes)
-            write_table(table, out.stage(path), "fits", prov)
-    return FilterResult(table, path, failed, len(files))
+            with name_write_errors(path):
+                write_table(table, out.stage(path), "fits", prov)
+    return FilterResult(table, path, failed, len(files), missing)
 
 
 def _unsubtracted_name(path: Path) -> Path:
@@ -1015,9 +1216,9 @@ def _aper_job(args) -> dict:
     """Run one aper_all job; never raises for bad inputs (the error is returned)."""
     import time
 
-    root, startype, filt, bkgsub, eefraction, apcorr_file, png, options, annulus_stat = args
+    root, startype, filt, bkgsub, eefraction, apcorr_file, png, options, annulus_stat, allow_missing = args
     t0 = time.time()
-    job = {"startype": startype, "filter": filt, "bkgsub": bkgsub, "skipped": False}
+    job = {"startype": startype, "filter": filt, "bkgsub": bkgsub, "skipped": False, "missing": []}
     if not input_files(root, startype, filt, bkgsub):
         return {**job, "ok": False, "skipped": True, "error": "no mosaics", "failed": [], "n": 0, "seconds": 0.0}
     try:
@@ -1029,9 +1230,11 @@ def _aper_job(args) -> dict:
             eefraction=eefraction,
             apcorr_file=apcorr_file,
             png=png,
-            skip_bad=True,
+            # a bad mosaic fails its table (the previous one stays) unless gaps are allowed
+            skip_bad=allow_missing,
             options=options,
             annulus_stat=annulus_stat,
+            allow_missing=allow_missing,
         )
     except PhotometryError as exc:
         return {**job, "ok": False, "error": str(exc), "failed": [], "n": 0, "seconds": time.time() - t0}
@@ -1041,6 +1244,7 @@ def _aper_job(args) -> dict:
         "path": str(res.path),
         "n": len(res.table),
         "failed": res.failed,
+        "missing": [str(m) for m in res.missing],
         "seconds": time.time() - t0,
     }
 
@@ -1056,6 +1260,7 @@ def aper_all(
     progress: bool = True,
     options: dict | None = None,
     annulus_stat: str = "mean",
+    allow_missing: bool = False,
 ) -> list[dict]:
     """Photometry of a whole campaign (spec 3.9, all star types).
 
@@ -1070,28 +1275,35 @@ def aper_all(
     eefraction, apcorr_file, png, annulus_stat
         See :func:`aper_one_filter` and :func:`aper_image`.
     jobs : int
-        Parallel processes.
+        Parallel processes (>= 1; they die with this process, :func:`absflux.procs.run_pool`).
     progress : bool
         tqdm progress bar on stderr.
     options : dict or None
         Recorded in every table's provenance.
+    allow_missing : bool
+        Missing mosaics (set directories without one) and bad mosaics are
+        warnings and recorded gaps of their tables instead of errors.
 
     Returns
     -------
     list of dict
         One summary per (type, filter, bkgsub) job: ok, path, n (rows), failed
-        [(file, error)], error (when the whole job failed), seconds.
+        [(file, error)], missing [file], error (when the whole job failed), seconds.
 
     Raises
     ------
     PhotometryError
-        No job (no type/filter directory) or the APCORR file is unusable.
+        No job (no type/filter directory), no mosaic at all, the APCORR file is
+        unusable, or (without ``allow_missing``) a set directory lacks its mosaic:
+        all checked before any table is written.
     """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     from tqdm import tqdm
 
+    from .procs import run_pool
+
     root = Path(root)
+    if int(jobs) < 1:
+        raise PhotometryError(f"--jobs must be >= 1, got {jobs}")
     apfile = Path(apcorr_file) if apcorr_file is not None else default_apcorr_file(root)
     read_apcorr_table(apfile)
     todo = aper_all_jobs(root, types, filters)
@@ -1099,20 +1311,19 @@ def aper_all(
         raise PhotometryError(f"{root}: no <type>/<filter> directories with data")
     if not any(input_files(root, t, f, b) for t, f, b in todo):
         raise PhotometryError(f"{root}: no mosaics found (run step 1 first)")
-    args = [(root, t, f, b, eefraction, apfile, png, options, annulus_stat) for t, f, b in todo]
-    results = []
+    # a job without any mosaic writes no table (reported as skipped); a job with some shrinks its table
+    missing = [m for t, f, b in todo if input_files(root, t, f, b) for m in missing_inputs(root, t, f, b)]
+    if missing and not allow_missing:
+        raise PhotometryError(
+            f"{root}: {missing_message(missing, root)} (step 1 did not finish these sets; "
+            "--allow-missing measures the others and records the gap)"
+        )
+    args = [(root, t, f, b, eefraction, apfile, png, options, annulus_stat, allow_missing) for t, f, b in todo]
     bar = tqdm(total=len(args), desc="aper_all", unit="job", disable=not progress)
-    if jobs <= 1:
-        for a in args:
-            results.append(_aper_job(a))
-            bar.update(1)
-    else:
-        with ProcessPoolExecutor(max_workers=int(jobs)) as pool:
-            futs = [pool.submit(_aper_job, a) for a in args]
-            for fut in as_completed(futs):
-                results.append(fut.result())
-                bar.update(1)
-    bar.close()
+    try:
+        results = run_pool(_aper_job, args, jobs, on_result=lambda _: bar.update(1))
+    finally:
+        bar.close()
     key = {(t, f, b): i for i, (t, f, b) in enumerate(todo)}
     results.sort(key=lambda r: key[(r["startype"], r["filter"], r["bkgsub"])])
     return results

@@ -229,7 +229,8 @@ def calc_webbpsf(root, filt: str, out=None, like_simulation: bool = False, **kwa
     Path
         The file written.
     """
-    from .io_utils import software_versions
+    from .io_utils import atomic_path, clean_stale_temporaries, software_versions
+    from .photometry import name_write_errors
 
     path = Path(out) if out is not None else psf_path(root, filt)
     hdul, rec = simulation_psf(root, filt) if like_simulation else compute_model_psf(filt, **kwargs)
@@ -245,12 +246,10 @@ def calc_webbpsf(root, filt: str, out=None, like_simulation: bool = False, **kwa
         h.add_history(note)
     h.add_history("written by absflux.psfs.calc_webbpsf (calc_webbpsfs.py)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    clean_stale_temporaries(path.parent)
+    # unique temporary, removed on any failure; a write error names the PSF file
+    with name_write_errors(path), atomic_path(path) as tmp:
         hdul.writeto(tmp, overwrite=True)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -268,9 +267,14 @@ def read_psf(path, filt: str | None = None):
     if not path.is_file():
         hint = f" (run calc_webbpsfs.py --filter {filt})" if filt else ""
         raise PSFError(f"{path}: PSF file not found{hint}")
+    import warnings
+
     try:
-        with fits.open(path, memmap=False) as h:
-            out = fits.HDUList([hdu.copy() for hdu in h])
+        with warnings.catch_warnings():
+            # a truncated PSF file opens with its missing data as zeros: refuse it
+            warnings.filterwarnings("error", message="File may have been truncated")
+            with fits.open(path, memmap=False) as h:
+                out = fits.HDUList([hdu.copy() for hdu in h])
     except Exception as exc:
         raise PSFError(f"{path}: unreadable PSF file ({type(exc).__name__}: {exc})") from None
     if len(out) < 3 or out[2].data is None or np.ndim(out[2].data) != 2:

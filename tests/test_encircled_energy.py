@@ -336,8 +336,11 @@ def test_add_cruciform(tmp_path):
     # the cross: light along the row and column through the centre, none on the diagonal far out
     c = (new.shape[0] - 1) / 2
     assert cruc[int(c), 5] > 100 * abs(cruc[5, 5])
+    (tmp_path / "x").mkdir()
     e = _one_line_error(_run("add_cruciform_to_webbpsfs.py", "--root", tmp_path / "x", "--filter", "F770W"))
     assert "PSF file not found" in e
+    e = _one_line_error(_run("add_cruciform_to_webbpsfs.py", "--root", tmp_path / "y", "--filter", "F770W"))
+    assert "campaign root not found" in e and not (tmp_path / "y").exists()
 
 
 # --------------------------------------------------------------------------

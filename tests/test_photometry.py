@@ -286,9 +286,13 @@ def test_indivcals_exact_set_match(tmp_path):
         synthetic_mosaic(
             d / f"jw0102700{i}001_02101_00001_mirimage_cal.fits", img, star_xy=(x0, y0), targname="BD+60 1753"
         )
-    res = aper_one_filter(
-        tmp_path, "ADwarfs", "F770W", indivcals=True, apcorr_file=tmp_path / "ApCor" / "a.fits", png=False
-    )
+    kw = {"indivcals": True, "apcorr_file": tmp_path / "ApCor" / "a.fits", "png": False}
+    # HD 2811_set1 has no cal file: a missing input, an error unless the gap is allowed (and recorded)
+    with pytest.raises(PhotometryError, match="HD 2811_set1"):
+        aper_one_filter(tmp_path, "ADwarfs", "F770W", **kw)
+    res = aper_one_filter(tmp_path, "ADwarfs", "F770W", allow_missing=True, **kw)
+    assert [m.parent.name for m in res.missing] == ["HD 2811_set1"]
+    assert Table.read(res.path).meta["NMISSING"] == 1
     assert res.path.name == "F770W_indivcals_eefrac0.7_phot.fits"
     mos = Table.read(phot_table_path(tmp_path, "ADwarfs", "F770W"))
     for row in res.table:
@@ -356,11 +360,18 @@ def test_aper_all_reports_failures_and_goes_on(tmp_path):
     (tmp_path / "ApCor" / "latest_apcorr.txt").write_text(ap.name)
     bad = tmp_path / "ADwarfs" / "F770W" / "HD 2811_set1" / "miri_HD 2811_set1_stage3_bkgsub_asn_i2d.fits"
     bad.write_bytes(b"garbage")
+    # a bad mosaic fails its table (no shorter table), the other tables are made; one line names the file
     r = _run("aper_all.py", "--root", tmp_path, "--jobs", "2", "--no-png", "--no-progress")
-    assert r.returncode == 1, r.stderr
-    assert "failed mosaic" in r.stderr and "HD 2811_set1" in r.stderr and "summary" in r.stderr
+    e = _one_line_error(r)
+    assert "bkgsub table not written" in e and bad.name in e and "summary" in r.stderr
     assert len(Table.read(phot_table_path(tmp_path, "ADwarfs", "F770W"))) == 3
-    assert len(Table.read(phot_table_path(tmp_path, "ADwarfs", "F770W", bkgsub=True))) == 2
+    assert not phot_table_path(tmp_path, "ADwarfs", "F770W", bkgsub=True).exists()
+    # --allow-missing: the table is made without it and records the gap
+    r = _run("aper_all.py", "--root", tmp_path, "--jobs", "2", "--no-png", "--no-progress", "--allow-missing")
+    assert r.returncode == 1, r.stderr
+    assert "failed mosaic" in r.stderr and "HD 2811_set1" in r.stderr
+    t = Table.read(phot_table_path(tmp_path, "ADwarfs", "F770W", bkgsub=True))
+    assert len(t) == 2 and t.meta["NFAILED"] == 1 and "HD 2811_set1" in t.meta["FAILED"]
     assert Table.read(phot_table_path(tmp_path, "SolarAnalogs", "F1065C", bkgsub=True))["filter"][0] == "F1065C"
     assert not phot_table_path(tmp_path, "SolarAnalogs", "F1065C").exists()  # coronagraphy: bkgsub only
     # no mosaics at all
