@@ -64,8 +64,7 @@ def main(argv=None) -> int:
     log = logging.getLogger("add_cruciform_to_webbpsfs")
     from astropy.io import fits
 
-    from absflux.io_utils import OutputSet
-    from absflux.photometry import name_write_errors
+    from absflux.io_utils import OutputSet, write_errors
     from absflux.psfs import PSFError, add_cruciform, psf_path, read_psf
 
     if not args.root.is_dir():
@@ -81,22 +80,22 @@ def main(argv=None) -> int:
     new, cruc = add_cruciform(psf, filt, osamp)
     fmt = "pdf" if args.pdf else "png"
     d = src.parent
-    with name_write_errors(), OutputSet() as out:
+    with write_errors(), OutputSet() as out:
         h = hdul[0].header.copy()
         h["CRUCAMP"] = (C.CRUCIFORM_AMPLITUDE[filt], "cruciform kernel amplitude A")
         h["CRUCSLOP"] = (C.CRUCIFORM_SLOPE[filt], "cruciform kernel slope s [1/pix]")
         kernel = d / f"cruciform_kernel_{filt}.fits"
-        with name_write_errors(kernel):
+        with write_errors(kernel):
             fits.PrimaryHDU(cruc, header=h).writeto(out.stage(kernel))
         hd2 = fits.HDUList([hdu.copy() for hdu in hdul])
         hd2[0].data = new
         hd2[0].header.update({"CRUCAMP": h["CRUCAMP"], "CRUCSLOP": h["CRUCSLOP"]})
         hd2[0].header.add_history("cruciform added to extension 0 (add_cruciform_to_webbpsfs.py)")
         wcruc = d / f"miri_{filt}_psf_wcruciform.fits"
-        with name_write_errors(wcruc):
+        with write_errors(wcruc):
             hd2.writeto(out.stage(wcruc))
         fig = d / f"webbpsf_w_wo_cruciform_{filt}.{fmt}"
-        with name_write_errors(fig):
+        with write_errors(fig):
             _figure(psf, new, cruc, osamp, filt, out.stage(fig), fmt)
     log.info("wrote the cruciform files of %s in %s", filt, d)
     return 0

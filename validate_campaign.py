@@ -603,7 +603,6 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     from absflux import photom_reffile as PR
     from absflux import subarrays as SA
-    from absflux.calfactors import product_errors
     from absflux.io_utils import OutputSet, provenance, write_table
 
     basedir = args.basedir
@@ -646,7 +645,7 @@ def main(argv=None) -> int:
     }
     out_path = args.out or basedir / "validation.ecsv"
     fmt = "pdf" if args.pdf else "png"
-    with OutputSet() as out, product_errors(out):
+    with OutputSet() as out:
         write_table(t, out.stage(out_path), "ascii.ecsv", prov)
         plot_validation(t, curves, basedir / "Figs" / f"validate_campaign.{fmt}", fmt, prov, out)
     print("\n".join(format_table(t)))

@@ -583,8 +583,8 @@ def create_apcor_reffile(
     """
     from astropy.table import Table
 
-    from .io_utils import OutputSet, clean_stale_temporaries, provenance, provenance_lines, write_table
-    from .photometry import PhotometryError, check_apcorr_values, crds_note, name_write_errors
+    from .io_utils import OutputSet, clean_stale_temporaries, provenance, provenance_lines, write_errors, write_table
+    from .photometry import PhotometryError, check_apcorr_values, crds_note
 
     root = Path(root)
     vetted, source = load_vetted_sets(root, vetted_file)
@@ -622,17 +622,17 @@ def create_apcor_reffile(
     if missing:
         history.append(f"{len(missing)} vetted set(s) missing, left out of the averages (see the _full table)")
     clean_stale_temporaries(outdir)
-    with name_write_errors(), OutputSet() as out:
-        with name_write_errors(ref_path):
+    with write_errors(), OutputSet() as out:
+        with write_errors(ref_path):
             write_reffile(rows, out.stage(ref_path), name, ped, author, useafter, history)
         full.meta["REFFILE"] = name
         # the gap is part of the product: nsets alone would not say which set is absent
         full.meta["NMISSING"] = (len(missing), "vetted per-set tables missing (left out)")
         if missing:
             full.meta["MISSING"] = "; ".join(_relative_to(m, root) for m in missing)
-        with name_write_errors(full_path):
+        with write_errors(full_path):
             write_table(full, out.stage(full_path), "fits", prov)
-        with name_write_errors(pointer):
+        with write_errors(pointer):
             out.stage(pointer).write_text(name + "\n")
     log.info("wrote %s, %s and %s", ref_path, full_path.name, pointer.name)
     return ApcorrOutput(ref_path, full_path, pointer, latex, results, source)

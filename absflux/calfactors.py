@@ -49,10 +49,7 @@ Differences from the original scripts (bugs fixed, see spec section 7):
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -122,36 +119,6 @@ XLABELS = {
     "dither": "Dither position",
 }
 LOG_XAXES = ("rate", "bkg", "inttime", "mflux")
-
-
-@contextlib.contextmanager
-def product_errors(out):
-    """Name the product, not its staged temporary, in a write error of an :class:`~absflux.io_utils.OutputSet`.
-
-    Disk full (ENOSPC from ``write()``) names no file and a read-only folder names the hidden
-    temporary; the user needs the final name.  The OutputSet removes its temporaries on the way out.
-
-    Parameters
-    ----------
-    out : absflux.io_utils.OutputSet
-        The set being written inside the block.
-    """
-    from .io_utils import WRITE_ERRNOS
-
-    try:
-        yield out
-    except OSError as exc:
-        code = exc.errno
-        if code is None and "space on disk" in str(exc):
-            code = errno.ENOSPC  # astropy reports a full disk as a bare OSError("Not enough space on disk ...")
-        if code not in WRITE_ERRNOS:
-            raise
-        staged = {str(tmp): final for final, tmp in out._staged.items()}
-        if exc.filename is not None and str(exc.filename) not in staged:
-            raise  # already a real path (e.g. the folder that could not be created)
-        finals = out.finals
-        name = staged.get(str(exc.filename)) if exc.filename is not None else (finals[-1] if finals else None)
-        raise OSError(code, exc.strerror or os.strerror(code), str(name) if name else None) from exc
 
 
 class CalFactorError(ValueError):
@@ -1423,7 +1390,7 @@ def run_calc_calfactors(
                 photom_ref=ref,
             )
         fig.tight_layout()
-        with OutputSet() as out, product_errors(out):
+        with OutputSet() as out:
             stage_outputs(main, out, prov)
             from .plotting import savefig_with_provenance
 
@@ -1521,7 +1488,7 @@ def run_plot_multi(
             axs[1, 0].set_xlim(*lims[xaxisval])
         fig.tight_layout()
         name = f"multi_calfacs_{xaxisval}" + ("_grieke" if opts.grieke else "")
-        with OutputSet() as out, product_errors(out):
+        with OutputSet() as out:
             for r in results.values():
                 stage_outputs(r, out, prov)
             from .plotting import savefig_with_provenance

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import sys
 
@@ -60,12 +62,18 @@ def run(main, argv=None) -> int:
     int
         The exit code.
     """
-    from .io_utils import WRITE_ERRNOS
+    from .io_utils import write_error
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return main(argv)
-    except OSError as exc:
-        if exc.errno in WRITE_ERRNOS:
-            return fail(f"cannot write {oserror_message(exc)}")
-        raise
+    except BrokenPipeError:
+        # the reader went away (``script | head``): no traceback, as a C tool killed by SIGPIPE
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        err = write_error(exc)
+        if err is None:
+            raise
+        return fail(f"cannot write {oserror_message(err)}")

@@ -840,8 +840,8 @@ def calc_encircled_energy(
     """
     from astropy.table import Table
 
-    from .io_utils import OutputSet, clean_stale_temporaries, provenance, write_table
-    from .photometry import crds_note, name_write_errors
+    from .io_utils import OutputSet, clean_stale_temporaries, provenance, write_errors, write_table
+    from .photometry import crds_note
 
     filt = str(filt).upper()
     mos, bkg = set_mosaics(root, startype, filt, dataset)
@@ -855,9 +855,9 @@ def calc_encircled_energy(
         if not m.is_file():
             raise EEError(f"{label}: mosaic {m} not found (run pipeline_one_filter.py for this set)")
     clean_stale_temporaries(mos.parent)
-    with name_write_errors(), OutputSet() as out:
+    with write_errors(), OutputSet() as out:
         centerap = out.stage(centerap_final(mos)) if fig_format else None
-        with name_write_errors(centerap_final(mos)):  # the centring figure is written on the way
+        with write_errors(centerap_final(mos)):  # the centring figure is written on the way
             res = compute_ee(
                 root,
                 startype,
@@ -911,11 +911,11 @@ def calc_encircled_energy(
             t.meta["comments"] = list(meta)
         paths = [ee_table_path(mos, fwhmfac), apcor_table_path(mos, fwhmfac)]
         for t, p in zip((ee_tab, ap), paths, strict=True):
-            with name_write_errors(p):
+            with write_errors(p):
                 write_table(t, out.stage(p), "ascii.commented_header", prov)
         if fig_format:
             fig = mos.with_name(mos.name.replace(".fits", f"_ee_fwhmfac{fwhmfac_tag(fwhmfac)}.{fig_format}"))
-            with name_write_errors(fig):
+            with write_errors(fig):
                 plot_ee(res, filt, float(fwhmfac), out.stage(fig), fig_format)
             paths += [fig, centerap_final(mos)]
     return EEResult(filt, dataset, float(fwhmfac), ee_tab, ap, paths, res["center"])

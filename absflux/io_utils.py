@@ -157,6 +157,68 @@ _STAGING_RE = re.compile(r"^\.staging_(?P<pid>\d+)-[0-9a-f]{8}")
 WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG}
 
 
+#: How astropy/numpy report a full disk without an errno.
+_NO_SPACE = re.compile(r"Not enough space on disk|\d+ requested and \d+ written")
+
+
+def final_name(path) -> Path:
+    """The product a temporary of :func:`tmp_path` stands for (the path itself for any other name)."""
+    p = Path(str(path))
+    while (m := _TMP_RE.match(p.name)) is not None:  # a staged file may hold a temporary of its own
+        p = p.with_name(m.group("name"))
+    return p
+
+
+def write_error(exc: BaseException, where=None) -> OSError | None:
+    """The "this output cannot be written" OSError behind ``exc``, naming the product; None if it is not one.
+
+    The exception chain is searched for an errno of :data:`WRITE_ERRNOS` (disk
+    full, read-only folder, no permission); astropy and numpy report a full disk
+    as an OSError without errno ("Not enough space on disk ... [Errno 28]"),
+    which counts as ENOSPC.  The file named is the product behind a temporary
+    (:func:`final_name`), else ``where``.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception raised while writing.
+    where : str or Path, optional
+        The product (or folder) to name when the error names none.
+
+    Returns
+    -------
+    OSError or None
+        ``exc`` itself when it already names a final product.
+    """
+    seen, e, code, fname = set(), exc, None, None
+    while e is not None and id(e) not in seen and code is None:
+        seen.add(id(e))
+        if isinstance(e, OSError):
+            if e.errno in WRITE_ERRNOS:
+                code, fname = e.errno, e.filename
+            elif e.errno is None and (_NO_SPACE.search(str(e)) or "[Errno 28]" in str(e)):
+                code = errno.ENOSPC
+        e = e.__cause__ or e.__context__
+    if code is None:
+        return None
+    name = final_name(fname) if fname is not None else (Path(str(where)) if where is not None else None)
+    if isinstance(exc, OSError) and exc.errno == code and name is not None and str(exc.filename) == str(name):
+        return exc
+    return OSError(code, os.strerror(code), None if name is None else str(name))
+
+
+@contextlib.contextmanager
+def write_errors(where=None):
+    """Context manager: a write error inside becomes :func:`write_error`'s, naming the product (or ``where``)."""
+    try:
+        yield
+    except BaseException as exc:
+        err = write_error(exc, where)
+        if err is None or err is exc:
+            raise
+        raise err from exc
+
+
 def tmp_path(final, kind: str = "tmp") -> Path:
     """Temporary sibling of ``final``, unique to this process and call.
 
@@ -194,15 +256,13 @@ def atomic_path(final):
         yield tmp
         if tmp.exists():
             os.replace(tmp, final)
-    except OSError as exc:
+    except BaseException as exc:
         _unlink_quietly(tmp)
-        if exc.errno in WRITE_ERRNOS and (exc.filename is None or str(exc.filename) == str(tmp)):
-            # ENOSPC from a write() names no file, EROFS names the temporary: name the product instead
-            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(final)) from exc
-        raise
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
+        # ENOSPC from a write() names no file, EROFS names the temporary: name the product instead
+        err = write_error(exc, final)
+        if err is None or err is exc:
+            raise
+        raise err from exc
 
 
 def atomic_write_text(final, text: str) -> Path:
@@ -334,9 +394,15 @@ class OutputSet:
     def stage(self, final) -> Path:
         """Temporary path for ``final`` (its directory is created if missing)."""
         final = Path(final)
-        if not final.parent.is_dir():
-            final.parent.mkdir(parents=True)
-            self._dirs.append(final.parent)
+        missing = []
+        d = final.parent
+        while not d.is_dir():
+            missing.append(d)
+            d = d.parent
+        for d in reversed(missing):  # each folder created here is removed again by discard() if left empty
+            with write_errors(d):
+                d.mkdir()
+            self._dirs.append(d)
         tmp = tmp_path(final, "staged")
         self._staged[final] = tmp
         return tmp
@@ -378,7 +444,12 @@ class OutputSet:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            self.commit()
-        else:
-            self.discard()
+            with write_errors():
+                self.commit()
+            return False
+        last = self.finals[-1] if self.finals else None
+        self.discard()
+        err = write_error(exc, last)
+        if err is not None and err is not exc:
+            raise err from exc  # the product's name, not its staged temporary's
         return False

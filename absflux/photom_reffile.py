@@ -442,7 +442,7 @@ def run_create_photom(
         history=[ln for ln in provenance_lines(prov) if not ln.startswith("options:")],
     )
     latex = latex_rows(cals, table_style)
-    with OutputSet() as out, CF.product_errors(out):
+    with OutputSet() as out:
         tmp = out.stage(path)
         write_model(model, tmp)
         validate_file(tmp)

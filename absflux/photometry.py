@@ -912,45 +912,6 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def name_write_errors(default=None):
-    """Context manager: a write OSError of a temporary or staged file names its final product.
-
-    ``io_utils`` writes ``.<name>.<pid>-<token>.tmp|staged`` files; a user must
-    read the product's name in the one-line error, not the temporary's.  An
-    error that names no file (ENOSPC from ``write``) is given ``default``.
-    astropy's FITS writer re-raises ENOSPC as an OSError without errno
-    ("Not enough space on disk: ... [Errno 28] ..."): its errno is restored, so
-    that ``cli.run`` reports it as one line too.
-    """
-    import contextlib
-
-    from .io_utils import _TMP_RE, WRITE_ERRNOS
-
-    @contextlib.contextmanager
-    def _cm():
-        try:
-            yield
-        except OSError as exc:
-            code = exc.errno
-            if code is None and (m := re.search(r"\[Errno (\d+)\]", str(exc))):
-                code = int(m.group(1))
-            if code not in WRITE_ERRNOS:
-                raise
-            name = exc.filename if exc.filename is not None else default
-            if name is None:
-                if exc.errno == code:
-                    raise
-                raise OSError(code, os.strerror(code)) from exc
-            p = Path(str(name))
-            while (m := _TMP_RE.match(p.name)) is not None:  # staged files hold temporaries of their own
-                p = p.with_name(m.group("name"))
-            if str(p) == str(exc.filename) and exc.errno == code:
-                raise
-            raise OSError(code, os.strerror(code), str(p)) from exc
-
-    return _cm()
-
-
 def _mosaic_centres(root, startype, filt, eefraction) -> dict[str, tuple[float, float]]:
     """{set name: (ra, dec)} from the default mosaic photometry table (for indivcals)."""
     from astropy.table import Table
@@ -1049,7 +1010,7 @@ def aper_one_filter(
 
     from astropy.table import vstack
 
-    from .io_utils import OutputSet, clean_stale_temporaries, provenance, tmp_path, write_table
+    from .io_utils import OutputSet, clean_stale_temporaries, provenance, tmp_path, write_errors, write_table
 
     root = Path(root)
     filt = str(filt).upper()
@@ -1084,7 +1045,7 @@ def aper_one_filter(
     rows, failed, contexts = [], [], set()
     figtag = f"{ext}_eefrac{eefrac_tag(eefraction)}_absfluxapers.png"
     path = None
-    with name_write_errors(), OutputSet() as out:
+    with write_errors(), OutputSet() as out:
         for f in files:
             figfinal = f.with_name(f.name.replace(".fits", figtag))
             figtmp = tmp_path(figfinal) if png else None
@@ -1099,7 +1060,7 @@ def aper_one_filter(
                         raise PhotometryError(f"{f}: set {sname!r} is not in the mosaic photometry table")
                     override = centres[sname]
                 bkg_median = median_background(_unsubtracted_name(f)) if bkgsub else 0.0
-                with name_write_errors(figfinal):
+                with write_errors(figfinal):
                     t = aper_image(
                         f,
                         filt,
@@ -1155,7 +1116,7 @@ def aper_one_filter(
             notes += [f"missing: {m}" for m in missing]
             notes.append(crds_note(contexts))
             prov = provenance("aper_one_filter", inputs=[apfile, *files], options=options or {}, notes=notes)
-            with name_write_errors(path):
+            with write_errors(path):
                 write_table(table, out.stage(path), "fits", prov)
     return FilterResult(table, path, failed, len(files), missing)
 

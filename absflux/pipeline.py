@@ -12,7 +12,6 @@ never leaves a truncated product behind.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -30,10 +29,10 @@ import numpy as np
 from . import constants as C
 from .io_utils import (
     STAGING_PREFIX,
-    WRITE_ERRNOS,
     atomic_path,
     atomic_write_text,
     clean_stale_temporaries,
+    write_error,
 )
 
 log = logging.getLogger(__name__)
@@ -369,46 +368,6 @@ def stage_log(logfile: Path):
         handler.close()
 
 
-#: How astropy (its free-space check) and numpy (a short write) report a full disk: an OSError without errno.
-_NO_SPACE = re.compile(r"Not enough space on disk|\d+ requested and \d+ written")
-
-
-def as_write_error(exc: BaseException, where: Path | str | None = None) -> OSError | None:
-    """The OSError meaning "this output cannot be written" behind ``exc``, or None.
-
-    The exception chain is searched for an errno of
-    :data:`absflux.io_utils.WRITE_ERRNOS` (disk full, read-only folder, no
-    permission); astropy and numpy report a full disk without an errno, which
-    counts as ENOSPC.  The result names ``exc``'s file when it has one, else
-    ``where``, so that :func:`absflux.cli.run` prints a one-line error.
-
-    Parameters
-    ----------
-    exc : BaseException
-        The exception raised while writing.
-    where : Path or str, optional
-        The output (file or folder) to name when the error names none.
-
-    Returns
-    -------
-    OSError or None
-    """
-    seen, e, code = set(), exc, None
-    while e is not None and id(e) not in seen and code is None:
-        seen.add(id(e))
-        if isinstance(e, OSError):
-            if e.errno in WRITE_ERRNOS:
-                code = e.errno
-            elif e.errno is None and _NO_SPACE.search(str(e)):
-                code = errno.ENOSPC
-        e = e.__cause__ or e.__context__
-    if code is None:
-        return None
-    if isinstance(exc, OSError) and exc.errno == code and exc.filename is not None:
-        return exc
-    return OSError(code, os.strerror(code), str(where if where is not None else "output"))
-
-
 def _name_product(exc: OSError, tmp_dir: Path, final_dir: Path) -> OSError:
     """The OSError with the final product (or folder) named instead of the staging path."""
     where = final_dir
@@ -442,7 +401,7 @@ def staging(final_dir: Path):
             if p.is_file():
                 os.replace(p, final_dir / p.name)
     except OSError as exc:
-        err = as_write_error(exc)
+        err = write_error(exc)
         if err is not None:
             raise _name_product(err, tmp, final_dir) from exc
         raise
@@ -835,7 +794,7 @@ def failed_result(startype: str, filt: str, name: str, exc: BaseException, secon
     """The failed result of a set whose processing raised ``exc`` (classified for the exit code)."""
     if isinstance(exc, PipelineInputError):
         return SetResult(startype, filt, name, "failed", str(exc), seconds, kind="input", errors=[str(exc)])
-    err = as_write_error(exc)
+    err = write_error(exc)
     if err is not None:
         from .cli import oserror_message
 
@@ -961,7 +920,7 @@ def _naming(what: str, out_dir: Path):
     except (PipelineInputError, SetError):
         raise
     except Exception as exc:
-        err = as_write_error(exc, out_dir)
+        err = write_error(exc, out_dir)
         if err is not None:
             if err is exc:
                 raise
@@ -1130,7 +1089,7 @@ def pipeline_one_filter(
             prods = run_set(ds, set_dir, filt, opts)
             report(SetResult(startype, filt, ds.name, "done", "", time.time() - t, prods))
         except Exception as exc:  # one failing set is reported; the rest go on
-            err = as_write_error(exc, set_dir)
+            err = write_error(exc, set_dir)
             if err is exc:
                 raise
             if err is not None:

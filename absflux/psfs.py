@@ -229,8 +229,7 @@ def calc_webbpsf(root, filt: str, out=None, like_simulation: bool = False, **kwa
     Path
         The file written.
     """
-    from .io_utils import atomic_path, clean_stale_temporaries, software_versions
-    from .photometry import name_write_errors
+    from .io_utils import atomic_path, clean_stale_temporaries, software_versions, write_errors
 
     path = Path(out) if out is not None else psf_path(root, filt)
     hdul, rec = simulation_psf(root, filt) if like_simulation else compute_model_psf(filt, **kwargs)
@@ -248,7 +247,7 @@ def calc_webbpsf(root, filt: str, out=None, like_simulation: bool = False, **kwa
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(path.parent)
     # unique temporary, removed on any failure; a write error names the PSF file
-    with name_write_errors(path), atomic_path(path) as tmp:
+    with write_errors(path), atomic_path(path) as tmp:
         hdul.writeto(tmp, overwrite=True)
     return path
 

@@ -332,7 +332,7 @@ def run_subtrans(basedir, filt: str, eefraction=C.EE_FRACTION_PHOT, fig_format="
         ax.set_title(f"{filt} subarray transfer ({C.SUBTRANS_SELECTION[filt][0]})", fontsize=12)
         ax.legend(fontsize=10)
         fig.tight_layout()
-        with OutputSet() as out, CF.product_errors(out):
+        with OutputSet() as out:
             write_table(ratios, out.stage(subtrans_path(basedir, filt)), "ascii.commented_header", prov)
             _save(fig, out, Path(basedir) / "Figs" / f"subtrans_{filt}.{fig_format}", fig_format, prov)
             written = out.finals
@@ -417,7 +417,7 @@ def run_subtrans_allobs(basedir, derive=False, fig_format="png", show=False, opt
         ax.set_ylim(min(0.92, min(allv) - 0.01), max(1.06, max(allv) + 0.01))
         ax.legend(fontsize=9, ncols=2)
         fig.tight_layout()
-        with OutputSet() as out, CF.product_errors(out):
+        with OutputSet() as out:
             if derived is not None:
                 d = derived.copy()
                 d.meta["comments"] = [
@@ -537,7 +537,7 @@ def run_srctype(basedir, photom, fig_format="png", show=False, jitter_seed=CF.DE
         ax.set_ylabel("C / C(srctype)")
         ax.legend(fontsize=10)
         fig.tight_layout()
-        with OutputSet() as out, CF.product_errors(out):
+        with OutputSet() as out:
             write_table(stats, out.stage(basedir / "CalFacs" / "srctype_allobs.dat"), "ascii.commented_header", prov)
             _save(fig, out, basedir / "Figs" / f"srctype_allobs.{fig_format}", fig_format, prov)
             written = out.finals
