@@ -5,7 +5,8 @@ Examples
 --------
     python plot_repeatability.py --basedir demo_run --docs
     python plot_repeatability.py --basedir demo_run --line --dexp --pdf
-    python plot_repeatability.py --basedir demo_run --model exp --exclusions paper
+    python plot_repeatability.py --basedir demo_run --model exp --exclusions paper-era
+    python plot_repeatability.py --basedir demo_run --original      # the original scripts' choices
 """
 
 from __future__ import annotations
@@ -31,11 +32,23 @@ fit_npts_F, fit_npar_F, fit_mjd_first_F, fit_mjd_last_F. Also CalFacs/repeat_res
 Figs/all_repeatability[_docs][_report].png|pdf. A coefficient summary is printed on stdout.
 Filters without repeat-star data are skipped with a warning (an error if named with --filters). Bad inputs
 give a one-line error, exit code 2, and nothing written.
+
+--original selects every step-7 choice of the original scripts at once: --model exp+line-original
+--exclusions original-code --allow-underdetermined --bridge-window 0 --dof original. An option given
+explicitly wins over what --original implies (e.g. --original --model exp+line).
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from absflux.timedep import ADOPTED_MODELS, DEFAULT_BRIDGE_WINDOW, DEFAULT_MODEL, EXCLUSION_SETS
+    from absflux.timedep import (
+        ADOPTED_MODELS,
+        DEFAULT_BRIDGE_WINDOW,
+        DEFAULT_EXCLUSIONS,
+        DEFAULT_MODEL,
+        DOF_MODES,
+        EXCLUSION_ALIASES,
+        EXCLUSION_SETS,
+    )
 
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -45,11 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--filters", nargs="+", choices=C.IMAGER_FILTERS, metavar="F", help="imager filters (default: all nine)"
     )
     p.add_argument(
+        "--original",
+        action="store_true",
+        help="the original scripts' step-7 choices: --model exp+line-original --exclusions original-code "
+        "--allow-underdetermined --bridge-window 0 --dof original (options given explicitly still win)",
+    )
+    p.add_argument(
         "--model",
         choices=ADOPTED_MODELS,
-        default=DEFAULT_MODEL,
-        help="adopted model written to the fit files: exp+line (current method, default) or exp (paper; "
-        "lossperyear = 0); both normalised at t0",
+        default=None,
+        help=f"adopted model written to the fit files: exp+line (current method, default {DEFAULT_MODEL}: the "
+        "product form fitted directly, normalised at t0), exp (the paper's exponential, lossperyear = 0) or "
+        "exp+line-original (the original scripts: additive exp + line, tau bounds [-400, 100], coefficients "
+        "converted approximately to the product form)",
     )
     p.add_argument("--line", action="store_true", help="also fit and draw the linear model")
     p.add_argument("--dexp", action="store_true", help="also fit and draw the exp+exp model")
@@ -64,17 +85,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--exclusions",
-        choices=EXCLUSION_SETS,
-        default="current",
-        help="exclusion windows: current (day 350 +- 5; F1800W day 40 +- 3) or paper (day 350 +- 5; MJD 60070 +- 20)",
+        choices=(*EXCLUSION_SETS, *EXCLUSION_ALIASES),
+        default=None,
+        help=f"exclusion windows (default {DEFAULT_EXCLUSIONS}): original-code = what the original scripts "
+        "exclude (day 350 +- 5; F1800W day 40 +- 3); paper-era = the paper-era version of that code "
+        "(day 350 +- 5; MJD 60070 +- 20, all filters). "
+        + "; ".join(f"{a} is a former name of {n}" for a, n in EXCLUSION_ALIASES.items()),
     )
     p.add_argument(
         "--bridge-window",
         type=float,
-        default=DEFAULT_BRIDGE_WINDOW,
+        default=None,
         metavar="DAYS",
         help="average the bridging and repeat-star points within DAYS of the matched epochs for the bridging "
-        "scale (default %(default)s; 0 = single points as the original)",
+        f"scale (default {DEFAULT_BRIDGE_WINDOW:g}; 0 = single points as the original)",
+    )
+    p.add_argument(
+        "--allow-underdetermined",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fit a series with exactly as many points as free parameters, as the original did (fit_std and "
+        "fit_std_per are then NaN: undefined); default: refused with an error (fewer points are always refused)",
+    )
+    p.add_argument(
+        "--dof",
+        choices=DOF_MODES,
+        default=None,
+        help="N - p of fit_std, fit_std_per and the uncertainties: free = p counts the free parameters "
+        "(default); original = the original's fixed counts (exp 3, powerlaw 3, exp+line 4, line 2, exp+exp 5)",
     )
     p.add_argument("--eefrac", type=float, default=C.EE_FRACTION_PHOT, help="EE fraction of the photometry (0.7)")
     p.add_argument(
@@ -101,8 +139,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def resolve_original(args) -> argparse.Namespace:
+    """Fill the options left unset: the original's choices with ``--original``, else the defaults.
+
+    An option given explicitly is kept, so ``--original --model exp+line`` changes only the model.
+    """
+    from absflux import timedep as TD
+
+    defaults = {
+        "model": TD.DEFAULT_MODEL,
+        "exclusions": TD.DEFAULT_EXCLUSIONS,
+        "allow_underdetermined": False,
+        "bridge_window": TD.DEFAULT_BRIDGE_WINDOW,
+        "dof": "free",
+    }
+    chosen = TD.ORIGINAL_REPEAT_CHOICES if args.original else defaults
+    for key, value in chosen.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = resolve_original(build_parser().parse_args(argv))
     setup_logging(args.verbose)
     if not args.show:
         import matplotlib
@@ -124,6 +183,8 @@ def main(argv=None) -> int:
             exclusions=args.exclusions,
             bridge_window=args.bridge_window,
             eefraction=args.eefrac,
+            allow_underdetermined=args.allow_underdetermined,
+            dof=args.dof,
             docs=args.docs,
             report=args.report,
             show_prev=args.show_prev,

@@ -319,12 +319,23 @@ SUBTRANS_SELECTION = {
     "F1280W": ("2MASS J18022716+6043356", 60177.3, 1.0),
 }
 #: Repeat-fit exclusions: (filter or "*", centre day since STARTDAY, half width, reason).
+#: These are the windows the original scripts (2025, spec 3.17 steps 2 and 6) exclude.
 REPEAT_EXCLUSIONS = (
     ("*", 350.0, 5.0, "excess striping"),
     ("F1800W", 40.0, 3.0, "outlier in F1800W"),
 )
-#: Paper-era extra exclusion (BD+60 1753 within 20 d of MJD 60070).
+#: Paper-era extra exclusion (BD+60 1753 within 20 d of MJD 60070; spec 6, commit 1f1befa of Nov 2024).
 REPEAT_EXCLUSIONS_PAPER = (("*", 60070.0 - STARTDAY, 20.0, "paper-era exclusion"),)
+#: Named exclusion sets of the repeat fit (plot_repeatability.py --exclusions).  ``original-code``
+#: is what the original scripts exclude (the default); ``paper-era`` is the set of the paper-era
+#: version of that code (day 350 +- 5 and MJD 60070 +- 20, no F1800W window).
+REPEAT_EXCLUSION_SETS = {
+    "original-code": REPEAT_EXCLUSIONS,
+    "paper-era": tuple(e for e in REPEAT_EXCLUSIONS if e[0] == "*") + REPEAT_EXCLUSIONS_PAPER,
+}
+#: Former names of the sets, still accepted: ``current`` was named after the date, ``paper`` after the
+#: paper although the original code does not use it.
+REPEAT_EXCLUSION_ALIASES = {"current": "original-code", "paper": "paper-era"}
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,28 @@ Differences from the original ``model_fluxes.py`` (all deliberate):
   same star, is an error naming the files (the original raised a bare
   ``KeyError`` for the first and silently kept both rows for the second);
 * the G. Rieke key of NGC2506 G31 is ``ngc2506g31`` (the original's
-  ``ngc2506_g31`` never matched a file);
+  ``ngc2506_g31`` never matched a file, so that star kept its CALSPEC
+  spectrum: ``grieke_keys="original"``);
 * the original multiplied the p177d G. Rieke model by 1e-3 (after saving its
   Jy copy).  Nothing in the spec says why, and the project's G. Rieke files are
   in the documented unit (W cm-2 um-1), so no star is scaled unless the user
-  asks with ``grieke_scale={"p177d": 1e-3}``; a G. Rieke model that disagrees
-  with the CALSPEC spectrum of the same star by more than a factor of two in
-  any band is an error that suggests that option.  The Jy copy of a G. Rieke
-  model is written after any scaling, so it matches the table;
+  asks with ``grieke_scale={"p177d": 1e-3}``.  An *unscaled* G. Rieke model
+  that disagrees with the CALSPEC spectrum of the same star by more than a
+  factor of two in any band is an error that suggests that option.  A scale
+  the user asked for is checked the same way on the scaled model, but a
+  failure is a warning recorded in the table metadata, not an error: the
+  user stated the unit of the file, and reproducing the original's scaling of
+  a file already in W cm-2 um-1 (p177d 1000x too faint) must stay possible.
+  The Jy copy of a G. Rieke model is written after any scaling, so it matches
+  the table (``grieke_jy_copy="unscaled"``: before it, as the original);
 * a model that stops short of a band is an error, unless the uncovered part of
   the band carries at most 1% of its photon weight, in which case the model is
   extended with a Rayleigh-Jeans tail (F_lambda ~ lambda^-4) and a note is
-  recorded (the original extrapolated flat without telling).
+  recorded (the original extrapolated flat without telling and without limit:
+  ``extrapolation="flat"``, which records a note).
+
+``ORIGINAL_MODEL_CHOICES`` holds all of the original's choices
+(``model_fluxes.py --original``).
 """
 
 from __future__ import annotations
@@ -51,6 +61,22 @@ IRAC_FILE_PATTERN = "irac_201125ch{ch}trans_full.txt"
 MAX_UNCOVERED_WEIGHT = 0.01
 #: A G. Rieke model must agree with the CALSPEC spectrum of the star within this factor.
 GRIEKE_CALSPEC_MAX_FACTOR = 2.0
+#: Which catalogue stars use their G. Rieke model: every flagged one, or the original's list, whose key
+#: ``ngc2506_g31`` never matched the file ``grieke23_ngc2506g31.dat`` (NGC2506 G31 stayed CALSPEC).
+GRIEKE_KEY_SETS = ("catalogue", "original")
+ORIGINAL_UNMATCHED_GRIEKE_KEYS = ("ngc2506g31",)
+#: How a model shorter than a band is continued: Rayleigh-Jeans tail (<= 1% of the band weight) or flat
+#: at the last model value without limit (the original, through np.interp).
+EXTRAPOLATIONS = ("rayleigh-jeans", "flat")
+#: The Jy copy of a G. Rieke model: after the scaling (matches the table) or before it (the original).
+JY_COPY_MODES = ("scaled", "unscaled")
+#: The original's step-6 choices (model_fluxes.py --original); the scale applies only with --grieke.
+ORIGINAL_MODEL_CHOICES = {
+    "grieke_scale": {"p177d": 1e-3},
+    "grieke_keys": "original",
+    "extrapolation": "flat",
+    "grieke_jy_copy": "unscaled",
+}
 
 
 class ModelFluxError(ValueError):
@@ -227,8 +253,16 @@ def _has_curve(d: Path, f: str) -> bool:
 # --------------------------------------------------------------------------
 # Band fluxes
 # --------------------------------------------------------------------------
-def _covering_model(wave, flam, wave_band, resp, label: str) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """The model, extended when it misses at most MAX_UNCOVERED_WEIGHT of the band."""
+def _covering_model(
+    wave, flam, wave_band, resp, label: str, extrapolation: str = "rayleigh-jeans"
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """The model, extended when it misses at most MAX_UNCOVERED_WEIGHT of the band.
+
+    With ``extrapolation="flat"`` the model is continued at its end values whatever it misses (what the
+    original's ``np.interp`` onto the band grid did); a note records the uncovered weight.
+    """
+    if extrapolation not in EXTRAPOLATIONS:
+        raise ModelFluxError(f"unknown extrapolation {extrapolation!r} (choose {', '.join(EXTRAPOLATIONS)})")
     inband = resp > 0
     lo, hi = wave_band[inband].min(), wave_band[inband].max()
     wmin, wmax = wave.min(), wave.max()
@@ -238,6 +272,15 @@ def _covering_model(wave, flam, wave_band, resp, label: str) -> tuple[np.ndarray
     total = np.trapezoid(weight, wave_band)
     outside = (wave_band < wmin) | (wave_band > wmax)
     frac = float(np.trapezoid(np.where(outside, weight, 0.0), wave_band) / total)
+    if extrapolation == "flat":
+        ext_lo, ext_hi = wave_band[wave_band < wmin], wave_band[wave_band > wmax]
+        w = np.concatenate([ext_lo, wave, ext_hi])
+        f = np.concatenate([np.full(ext_lo.size, flam[0]), flam, np.full(ext_hi.size, flam[-1])])
+        note = (
+            f"{label}: model continued flat beyond {wmin / 1e4:.3f}-{wmax / 1e4:.3f} micron "
+            f"({100 * frac:.3f}% of the band weight, --extrapolation flat)"
+        )
+        return w, f, note
     if frac > MAX_UNCOVERED_WEIGHT:
         raise ModelFluxError(
             f"{label}: model covers {wmin / 1e4:.3f}-{wmax / 1e4:.3f} micron but the band needs "
@@ -256,10 +299,10 @@ def _covering_model(wave, flam, wave_band, resp, label: str) -> tuple[np.ndarray
     return w, f, note
 
 
-def band_fluxes(spec: ModelSpectrum, bandpasses: dict) -> None:
-    """Fill ``spec.fluxes`` [Jy] and ``spec.pivots`` [micron] for every band."""
+def band_fluxes(spec: ModelSpectrum, bandpasses: dict, extrapolation: str = "rayleigh-jeans") -> None:
+    """Fill ``spec.fluxes`` [Jy] and ``spec.pivots`` [micron] for every band (see :func:`_covering_model`)."""
     for band, (wb, rb) in bandpasses.items():
-        w, f, note = _covering_model(spec.wave, spec.flam, wb, rb, f"{spec.path.name} {band}")
+        w, f, note = _covering_model(spec.wave, spec.flam, wb, rb, f"{spec.path.name} {band}", extrapolation)
         if note:
             log.warning(note)
             spec.notes.append(note)
@@ -279,7 +322,9 @@ def _sorted_spectrum(wave, flam, path) -> tuple[np.ndarray, np.ndarray]:
     return wave[order], flam[order]
 
 
-def load_model_spectra(models_dir, grieke: bool = False, grieke_scale: dict | None = None) -> list[ModelSpectrum]:
+def load_model_spectra(
+    models_dir, grieke: bool = False, grieke_scale: dict | None = None, grieke_keys: str = "catalogue"
+) -> list[ModelSpectrum]:
     """The spectra that enter the table, one per star, in file-name order.
 
     Parameters
@@ -291,7 +336,13 @@ def load_model_spectra(models_dir, grieke: bool = False, grieke_scale: dict | No
     grieke_scale : dict, optional
         {key: factor} applied to the G. Rieke F_lambda (the original's p177d x 1e-3
         is ``{"p177d": 1e-3}``; not applied by default).
+    grieke_keys : {"catalogue", "original"}
+        ``original``: the stars of ``ORIGINAL_UNMATCHED_GRIEKE_KEYS`` keep their CALSPEC spectrum, as in
+        the original whose misspelt key never matched their file.
     """
+    if grieke_keys not in GRIEKE_KEY_SETS:
+        raise ModelFluxError(f"unknown G. Rieke key set {grieke_keys!r} (choose {', '.join(GRIEKE_KEY_SETS)})")
+    unmatched = ORIGINAL_UNMATCHED_GRIEKE_KEYS if grieke_keys == "original" else ()
     grieke_scale = dict(grieke_scale or {})
     calspec = find_calspec_files(models_dir)
     grieke_files = find_grieke_files(models_dir) if grieke else {}
@@ -306,7 +357,12 @@ def load_model_spectra(models_dir, grieke: bool = False, grieke_scale: dict | No
             raise ModelFluxError(f"{path}: not a readable CALSPEC file ({exc})") from None
         wave, flam = _sorted_spectrum(wave, flam, path)
         spec = ModelSpectrum(name, key, path, wave, flam)
-        if grieke and key in C.GRIEKE_KEYS:
+        if grieke and key in C.GRIEKE_KEYS and key in unmatched:
+            spec.notes.append(
+                f"{name}: CALSPEC spectrum kept (--grieke-keys original: the original's key for this star "
+                "never matched its G. Rieke file)"
+            )
+        elif grieke and key in C.GRIEKE_KEYS:
             gpath = grieke_files.get(key)
             if gpath is None:
                 raise ModelFluxError(
@@ -328,26 +384,66 @@ def load_model_spectra(models_dir, grieke: bool = False, grieke_scale: dict | No
     if grieke:
         used = {s.key for s in out if s.kind == "grieke"}
         for key, p in grieke_files.items():
-            if key not in used:
+            if key not in used and key not in unmatched:
                 log.warning("%s: no CALSPEC file of %s in %s, G. Rieke model not used", p.name, key, models_dir)
     return out
 
 
-def check_grieke_units(spec: ModelSpectrum, bandpasses: dict) -> None:
-    """Error when a G. Rieke model and the CALSPEC spectrum of the star differ by > 2x in a band."""
+def check_grieke_units(spec: ModelSpectrum, bandpasses: dict, extrapolation: str = "rayleigh-jeans") -> str | None:
+    """Compare a G. Rieke model with the CALSPEC spectrum of the star band by band (factor-2 check).
+
+    The check runs on the model as it enters the table, i.e. after any scaling.
+
+    Returns
+    -------
+    str or None
+        None for an unscaled model that passes; for a model scaled as the user asked
+        (``spec.scale`` != 1) a note stating the ratios and whether the check passed.  A scaled
+        model that fails is not an error: the note (also logged as a warning) says the check is
+        not applied to a scale the user asked for, and gives the unscaled ratios.
+
+    Raises
+    ------
+    ModelFluxError
+        An unscaled model more than ``GRIEKE_CALSPEC_MAX_FACTOR`` away from CALSPEC in a band.
+    """
     cal = spec.calspec
     if cal is None:
-        return
+        return None
     if not cal.fluxes:
-        band_fluxes(cal, bandpasses)
-    for band, f in spec.fluxes.items():
-        ratio = f / cal.fluxes[band]
-        if not (1.0 / GRIEKE_CALSPEC_MAX_FACTOR <= ratio <= GRIEKE_CALSPEC_MAX_FACTOR):
+        band_fluxes(cal, bandpasses, extrapolation)
+    ratios = {band: f / cal.fluxes[band] for band, f in spec.fluxes.items()}
+    bad = [b for b, r in ratios.items() if not (1.0 / GRIEKE_CALSPEC_MAX_FACTOR <= r <= GRIEKE_CALSPEC_MAX_FACTOR)]
+    lo, hi = min(ratios.values()), max(ratios.values())
+    if spec.scale == 1.0:
+        if bad:
             raise ModelFluxError(
-                f"{spec.path}: G. Rieke model is {ratio:.3g} x the CALSPEC spectrum {cal.path.name} in {band}; "
-                f"wrong flux unit? (the original scaled p177d by 1e-3: use --grieke-scale {spec.key}=1e-3 "
-                "if that applies to this file)"
+                f"{spec.path}: G. Rieke model is {ratios[bad[0]]:.3g} x the CALSPEC spectrum {cal.path.name} in "
+                f"{bad[0]}; wrong flux unit? (the original scaled p177d by 1e-3: use --grieke-scale "
+                f"{spec.key}=1e-3 if that applies to this file)"
             )
+        return None
+    scale = spec.scale
+    if not bad:
+        return (
+            f"{spec.key}: G. Rieke model scaled by {scale:g} (--grieke-scale) is {lo:.4g}-{hi:.4g} x the CALSPEC "
+            f"spectrum {cal.path.name}: passes the factor-{GRIEKE_CALSPEC_MAX_FACTOR:g} consistency check"
+        )
+    note = (
+        f"WARNING {spec.key}: G. Rieke model scaled by {scale:g} as requested (--grieke-scale) is "
+        f"{lo:.4g}-{hi:.4g} x the CALSPEC spectrum {cal.path.name} (unscaled {lo / scale:.4g}-{hi / scale:.4g} x); "
+        f"the factor-{GRIEKE_CALSPEC_MAX_FACTOR:g} consistency check is not applied to a scale the user asked for"
+    )
+    unscaled_ok = 1.0 / GRIEKE_CALSPEC_MAX_FACTOR <= lo / scale and hi / scale <= GRIEKE_CALSPEC_MAX_FACTOR
+    if unscaled_ok:
+        note += (
+            f" (the file is already in CALSPEC units: the scaled fluxes of {spec.name} are {1 / scale:g}x too "
+            "low, as the original's p177d x 1e-3 made them)"
+            if scale < 1
+            else f" (the file is already in CALSPEC units: the scaled fluxes of {spec.name} are {scale:g}x too high)"
+        )
+    log.warning("%s", note.removeprefix("WARNING "))
+    return note
 
 
 def model_table(spectra: list[ModelSpectrum], bands) -> Table:
@@ -361,10 +457,11 @@ def model_table(spectra: list[ModelSpectrum], bands) -> Table:
     return t
 
 
-def grieke_jy_table(spec: ModelSpectrum) -> Table:
-    """A G. Rieke model in Jy (columns wave [micron], flux [Jy]), after any scaling."""
+def grieke_jy_table(spec: ModelSpectrum, unscaled: bool = False) -> Table:
+    """A G. Rieke model in Jy (columns wave [micron], flux [Jy]), after any scaling (before it with ``unscaled``)."""
     wave_um = spec.wave / 1e4
-    fnu = spec.flam * spec.wave**2 / B.C_ANGSTROM_PER_S * B.FLAM_CGS_TO_JY
+    flam = spec.flam / spec.scale if unscaled else spec.flam
+    fnu = flam * spec.wave**2 / B.C_ANGSTROM_PER_S * B.FLAM_CGS_TO_JY
     t = Table({"wave": wave_um, "flux": fnu})
     t["wave"].unit = "micron"
     t["flux"].unit = "Jy"
@@ -414,6 +511,9 @@ def run_model_fluxes(
     grieke_scale: dict | None = None,
     fig_format: str | None = None,
     options: dict | None = None,
+    grieke_keys: str = "catalogue",
+    extrapolation: str = "rayleigh-jeans",
+    grieke_jy_copy: str = "scaled",
 ) -> list[Path]:
     """Compute the model photometry table and write every output of the step.
 
@@ -437,19 +537,27 @@ def run_model_fluxes(
         Write the per-model figures into ``root/Models`` in this format.
     options : dict, optional
         Options recorded in the provenance metadata.
+    grieke_keys : {"catalogue", "original"}
+        See :func:`load_model_spectra`.
+    extrapolation : {"rayleigh-jeans", "flat"}
+        See :func:`_covering_model`.
+    grieke_jy_copy : {"scaled", "unscaled"}
+        The Jy copies of the G. Rieke models after (default) or before the scaling (the original).
 
     Returns
     -------
     list of Path
         The files written (all or none: a failure leaves nothing behind).
     """
-    from .calfactors import product_errors
     from .io_utils import OutputSet, provenance, write_table
 
     root = Path(root)
     out_dir = root / "Models"
     models_dir = Path(models_dir) if models_dir is not None else out_dir
-    spectra = load_model_spectra(models_dir, grieke=grieke, grieke_scale=grieke_scale)
+    if grieke_jy_copy not in JY_COPY_MODES:
+        raise ModelFluxError(f"unknown Jy copy mode {grieke_jy_copy!r} (choose {', '.join(JY_COPY_MODES)})")
+    grieke_scale = dict(grieke_scale or {})
+    spectra = load_model_spectra(models_dir, grieke=grieke, grieke_scale=grieke_scale, grieke_keys=grieke_keys)
     if irac:
         bp = load_irac_bandpasses(irac_dir)
         sources = {b: str(Path(irac_dir).resolve() / IRAC_FILE_PATTERN.format(ch=i + 1)) for i, b in enumerate(bp)}
@@ -461,9 +569,11 @@ def run_model_fluxes(
             raise ModelFluxError(str(exc)) from None
         bands = C.MODEL_TABLE_ORDER
     for spec in spectra:
-        band_fluxes(spec, bp)
+        band_fluxes(spec, bp, extrapolation)
         if spec.kind == "grieke":
-            check_grieke_units(spec, bp)
+            check = check_grieke_units(spec, bp, extrapolation)
+            if check:
+                spec.notes.append(check)
         log.info(
             "%-24s %-34s %s",
             spec.name,
@@ -474,7 +584,11 @@ def run_model_fluxes(
     notes = [n for s in spectra for n in s.notes]
     if grieke:
         notes.append(
-            "G. Rieke key of NGC2506 G31 is ngc2506g31 (the original's ngc2506_g31 never matched); "
+            (
+                "G. Rieke key of NGC2506 G31 is ngc2506g31 (the original's ngc2506_g31 never matched); "
+                if grieke_keys == "catalogue"
+                else "G. Rieke keys as the original (NGC2506 G31 keeps its CALSPEC spectrum); "
+            )
             + (
                 "scaled: " + ", ".join(f"{k} x {v:g}" for k, v in grieke_scale.items())
                 if grieke_scale
@@ -488,7 +602,7 @@ def run_model_fluxes(
     inputs = [s.path for s in spectra] + [s.calspec.path for s in spectra if s.calspec is not None]
     prov = provenance("model_fluxes.py", inputs=inputs, options=options or {}, notes=notes)
     base = output_names(irac, grieke)
-    with OutputSet() as out, product_errors(out):
+    with OutputSet() as out:
         for b in bands:
             w, r = bp[b]
             B.write_bandpass(out.stage(out_dir / f"bandpass_{b.lower()}.dat"), w, r, sources[b])
@@ -496,8 +610,13 @@ def run_model_fluxes(
         write_table(table, out.stage(out_dir / f"{base}.dat"), "ascii.ipac", prov)
         for spec in spectra:
             if spec.kind == "grieke":
-                gt = grieke_jy_table(spec)
-                gprov = provenance("model_fluxes.py", inputs=[spec.path], options=options or {}, notes=spec.notes)
+                gt = grieke_jy_table(spec, unscaled=grieke_jy_copy == "unscaled")
+                gnotes = spec.notes + (
+                    [f"Jy copy written before the scaling by {spec.scale:g} (--grieke-jy-copy unscaled)"]
+                    if grieke_jy_copy == "unscaled" and spec.scale != 1.0
+                    else []
+                )
+                gprov = provenance("model_fluxes.py", inputs=[spec.path], options=options or {}, notes=gnotes)
                 write_table(gt, out.stage(out_dir / f"grieke23_{spec.key}.fits"), "fits", gprov)
                 write_table(gt, out.stage(out_dir / f"grieke23_{spec.key}_ipac.dat"), "ascii.ipac", gprov)
         if fig_format:

@@ -24,13 +24,20 @@ Differences from the original scripts (spec sections 3.17, 3.18 and 7 items 9, 1
   epochs are averaged (0 reproduces the original single points); a bridging star observed at a single
   epoch carries no time information and is not used;
 * the bridging stars are subarray-corrected like the repeat star (the original did not);
-* the exclusion windows come from ``constants.REPEAT_EXCLUSIONS`` (``paper``: the paper-era set) and are
-  applied to every point, bridging points included, before the bridging scale is computed;
+* the exclusion windows come from ``constants.REPEAT_EXCLUSION_SETS``: ``original-code`` (default, alias
+  ``current``) is exactly what the original scripts exclude, ``paper-era`` (alias ``paper``) the set of the
+  paper-era code; they are applied to every point, bridging points included, before the bridging scale is
+  computed;
 * ``exp+line``: tau bounds [-400, -1] d (the original's [-400, 100] allowed tau = 0 and growing
   exponentials); ``exp+exp``: first amplitude bounded to [0, 0.2] of the flux-like curve (the original
   [-0.2, 0] was inherited from fits of C and forced that term to zero), time constants bounded to
-  [-400, -10] and [-5000, -100] d so that the two terms stay distinct;
-* degrees of freedom use the number of *free* parameters (the original used fixed counts);
+  [-400, -10] and [-5000, -100] d so that the two terms stay distinct.  ``exp+line-original`` is the
+  original's additive fit with its bounds and its approximate conversion, for reproduction;
+* degrees of freedom use the number of *free* parameters (the original used fixed counts: ``dof="original"``);
+  a series with no more points than free parameters is refused (the original fitted exactly determined
+  series anyway: ``allow_underdetermined``, scatter and uncertainties NaN);
+* the coronagraphic/FND interpolation takes F1140C from F1000W-F1130W, which bracket it (the original
+  extrapolated from F1130W-F1280W: ``pairs="original"``);
 * the residual correlation accumulates every day both filters have data (the original skipped days whose
   summed residuals were <= 0) and uses the mean residual of a day instead of requiring exactly one point;
 * ``--show_prev`` does not modify the reference epoch; the figure works without ``--docs``.
@@ -51,11 +58,34 @@ from . import constants as C
 
 log = logging.getLogger(__name__)
 
-ADOPTED_MODELS = ("exp+line", "exp")
+ADOPTED_MODELS = ("exp+line", "exp", "exp+line-original")
+#: Adopted models fitted directly in the product form (their coefficients reproduce the curve exactly).
+PRODUCT_FORM_MODELS = ("exp+line", "exp")
 DEFAULT_MODEL = "exp+line"
-ALL_MODELS = ("exp", "powerlaw", "exp+line", "line", "exp+exp")
-EXCLUSION_SETS = ("current", "paper")
+ALL_MODELS = ("exp", "powerlaw", "exp+line", "line", "exp+exp", "exp+line-original")
+#: Exclusion sets (``constants.REPEAT_EXCLUSION_SETS``) and their former names, still accepted.
+EXCLUSION_SETS = tuple(C.REPEAT_EXCLUSION_SETS)
+EXCLUSION_ALIASES = dict(C.REPEAT_EXCLUSION_ALIASES)
+DEFAULT_EXCLUSIONS = "original-code"
 DEFAULT_BRIDGE_WINDOW = 1.0
+#: Degrees of freedom of the scatter and uncertainties: N - free parameters, or N - the original's counts.
+DOF_MODES = ("free", "original")
+#: Parameter counts the original used for N - p whatever was fixed (spec 3.17 step 7).
+ORIGINAL_DOF_COUNTS = {"exp": 3, "powerlaw": 3, "exp+line": 4, "exp+line-original": 4, "line": 2, "exp+exp": 5}
+#: The step-7 choices of the original scripts, selected together by ``plot_repeatability.py --original``.
+ORIGINAL_REPEAT_CHOICES = {
+    "model": "exp+line-original",
+    "exclusions": "original-code",
+    "allow_underdetermined": True,
+    "bridge_window": 0.0,
+    "dof": "original",
+}
+#: Imager pairs of the coronagraphic/FND interpolation: ``bracketing`` (constants.CORON_INTERP_PAIRS) or
+#: the original's, which took F1140C (11.30 um) from F1130W-F1280W, i.e. extrapolated 0.01 um below F1130W.
+CORON_PAIR_SETS = {
+    "bracketing": dict(C.CORON_INTERP_PAIRS),
+    "original": {**C.CORON_INTERP_PAIRS, "F1140C": ("F1130W", "F1280W")},
+}
 #: Extra starting values of a free time constant [d] (the best of the fits is kept).
 TAU_STARTS = (-150.0, -250.0, -350.0, -50.0, -20.0, -600.0)
 
@@ -70,7 +100,14 @@ FILTER_COLORS = dict(
         strict=True,
     )
 )
-MODEL_STYLE = {"exp": ":", "powerlaw": "-.", "exp+line": "-", "line": "--", "exp+exp": (0, (5, 1, 1, 1, 1, 1))}
+MODEL_STYLE = {
+    "exp": ":",
+    "powerlaw": "-.",
+    "exp+line": "-",
+    "line": "--",
+    "exp+exp": (0, (5, 1, 1, 1, 1, 1)),
+    "exp+line-original": (0, (8, 2)),
+}
 
 
 class TimeDepError(ValueError):
@@ -96,7 +133,8 @@ def model_params(model: str, filt: str) -> tuple[Param, ...]:
 
     Product forms (``exp``, ``exp+line``): ``norm`` = y(0), ``amp`` (amp + const = 1), ``tau`` [d, < 0],
     ``loss`` = lossperyear (<= 0).  Additive forms: ``powerlaw`` A (x + x0)^-alpha (+ 0),
-    ``line`` slope x + intercept, ``exp+exp`` a1 exp(x/t1) + a2 exp(x/t2) + c.
+    ``line`` slope x + intercept, ``exp+exp`` a1 exp(x/t1) + a2 exp(x/t2) + c, ``exp+line-original``
+    the original's additive amplitude exp(x/tau) + slope x + intercept (tau bounds [-400, 100], slope <= 0).
     """
     if model == "exp":
         tau = (
@@ -110,6 +148,14 @@ def model_params(model: str, filt: str) -> tuple[Param, ...]:
             else Param("tau", -100.0, -400.0, -1.0)
         )
         return (Param("norm", 1.0, 0.0), Param("amp", 0.05), tau, Param("loss", -0.005, -np.inf, 0.0))
+    if model == "exp+line-original":
+        # the original's bounds, tau = 0 and growing exponentials included (spec 3.17 step 7)
+        tau = (
+            Param("tau", -100.0, fixed=True)
+            if filt in EXPLINE_FIXED_TAU_FILTERS
+            else Param("tau", -100.0, -400.0, 100.0)
+        )
+        return (Param("amplitude", 0.05), tau, Param("slope", -1e-5, -np.inf, 0.0), Param("intercept", 1.0))
     if model == "powerlaw":
         return (Param("A", 0.70, 0.0), Param("x0", 60.0, 50.0, 200.0), Param("alpha", 0.5))
     if model == "line":
@@ -132,6 +178,8 @@ def evaluate(model: str, x, p: dict) -> np.ndarray:
         return p["norm"] * (p["amp"] * np.exp(x / p["tau"]) + 1.0 - p["amp"])
     if model == "exp+line":
         return p["norm"] * (1.0 + p["loss"] * x / 365.0) * (p["amp"] * np.exp(x / p["tau"]) + 1.0 - p["amp"])
+    if model == "exp+line-original":
+        return p["amplitude"] * np.exp(x / p["tau"]) + p["slope"] * x + p["intercept"]
     if model == "powerlaw":
         return p["A"] * (x + p["x0"]) ** (-p["alpha"])
     if model == "line":
@@ -144,7 +192,13 @@ def evaluate(model: str, x, p: dict) -> np.ndarray:
 def _scale_params(model: str, p: dict, s: float) -> dict:
     """Parameters of the model multiplied by ``s`` (y -> s y)."""
     q = dict(p)
-    keys = {"exp": ("norm",), "exp+line": ("norm",), "powerlaw": ("A",), "line": ("slope", "intercept")}
+    keys = {
+        "exp": ("norm",),
+        "exp+line": ("norm",),
+        "exp+line-original": ("amplitude", "slope", "intercept"),
+        "powerlaw": ("A",),
+        "line": ("slope", "intercept"),
+    }
     for k in keys.get(model, ("a1", "a2", "c")):
         q[k] = p[k] * s
     return q
@@ -155,7 +209,9 @@ class TimeFit:
     """Result of one fit of y(x).
 
     ``params`` are in the units of y; ``uncertainties`` are 1-sigma from the Jacobian (scaled by the
-    reduced chi^2 of the unweighted fit), NaN for fixed parameters.
+    reduced chi^2 of the unweighted fit), NaN for fixed parameters.  ``dof`` is the N - p used for the
+    scatter (``mod_dev``, ``per_dev``) and the uncertainties; with ``dof`` <= 0 (an exactly determined fit,
+    ``allow_underdetermined``) they are undefined and NaN.
     """
 
     model: str
@@ -167,6 +223,7 @@ class TimeFit:
     mod_dev: float
     per_dev: float
     cost: float = float("nan")
+    dof: int | None = None
 
     @property
     def npar(self) -> int:
@@ -186,10 +243,22 @@ class TimeFit:
         """Normalised coefficients in the ``_repeat_<F>_fit.dat`` convention (adopted models only).
 
         Returns amp, tau (< 0), const = 1 - amp, lossperyear (<= 0), such that
-        y(x) / y(0) = (1 + lossperyear x/365) (amp exp(x/tau) + const) exactly.
+        y(x) / y(0) = (1 + lossperyear x/365) (amp exp(x/tau) + const) exactly, except for
+        ``exp+line-original``: its additive curve is converted as the original did (spec 3.17 step 8,
+        T = intercept + amplitude, amp = amplitude/T, const = intercept/T, lossperyear = 365 slope/T),
+        which the product form reproduces only approximately.
         """
         if self.model not in ADOPTED_MODELS:
             raise TimeDepError(f"{self.model} is not a product-form model ({', '.join(ADOPTED_MODELS)})")
+        if self.model == "exp+line-original":
+            p = self.params
+            total = float(p["amplitude"] + p["intercept"])
+            return {
+                "amp": float(p["amplitude"]) / total,
+                "tau": float(p["tau"]),
+                "const": float(p["intercept"]) / total,
+                "lossperyear": 365.0 * float(p["slope"]) / total,
+            }
         amp = float(self.params["amp"])
         return {
             "amp": amp,
@@ -227,16 +296,42 @@ def degenerate_fit_warning(fit: TimeFit, x) -> str | None:
     return None
 
 
-def fit_model(model: str, x, y, filt: str, starts: int = 6) -> TimeFit:
+def fit_model(
+    model: str,
+    x,
+    y,
+    filt: str,
+    starts: int = 6,
+    allow_underdetermined: bool = False,
+    dof: str = "free",
+) -> TimeFit:
     """Unweighted least-squares fit of ``model`` to y(x) with the parameters of :func:`model_params`.
 
     y is normalised by its median for the fit (the result is in the units of y).  Models with a free
     time constant are started from several values of it within its bounds and the best fit is kept.
 
+    Parameters
+    ----------
+    model : str
+        One of ``ALL_MODELS``.
+    x, y : array_like
+        Days since t0 and the flux-like values.
+    filt : str
+        Filter (selects fixed time constants).
+    starts : int
+        Number of extra starting values of a free time constant.
+    allow_underdetermined : bool
+        Fit a series with exactly as many points as free parameters, as the original did (its fitter
+        passes through every point); the scatter and uncertainties are then undefined (NaN).  Fewer
+        points than free parameters are refused either way (the original's MINPACK fitter raises too).
+    dof : {"free", "original"}
+        N - p of the scatter and the uncertainties: p = free parameters, or the original's fixed
+        counts (``ORIGINAL_DOF_COUNTS``, fixed parameters included).
+
     Raises
     ------
     TimeDepError
-        Not more points than free parameters, or no finite solution.
+        Too few points (see ``allow_underdetermined``), or no finite solution.
     """
     from scipy.optimize import least_squares
 
@@ -247,10 +342,18 @@ def fit_model(model: str, x, y, filt: str, starts: int = 6) -> TimeFit:
     params = model_params(model, filt)
     free = [p for p in params if not p.fixed]
     n = x.size
-    if n <= len(free):
+    if dof not in DOF_MODES:
+        raise TimeDepError(f"unknown degrees-of-freedom mode {dof!r} (choose {', '.join(DOF_MODES)})")
+    if n < len(free):
         raise TimeDepError(
             f"{filt}: {n} point(s) for the {model} time fit, which has {len(free)} free parameters "
-            f"(needs at least {len(free) + 1})"
+            f"(needs at least {len(free) + 1}; fewer points than free parameters cannot be fitted, "
+            "the original's fitter refuses them too)"
+        )
+    if n == len(free) and not allow_underdetermined:
+        raise TimeDepError(
+            f"{filt}: {n} point(s) for the {model} time fit, which has {len(free)} free parameters "
+            f"(needs at least {len(free) + 1}; --allow-underdetermined fits it anyway as the original did)"
         )
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise TimeDepError(f"{filt}: non-finite values in the time series")
@@ -267,6 +370,8 @@ def fit_model(model: str, x, y, filt: str, starts: int = 6) -> TimeFit:
     if model == "line":
         base["intercept"] = float(np.mean(yn[x <= x.min() + 60.0]))
         base["slope"] = 0.0
+    if model == "exp+line-original":
+        base["intercept"] = float(np.mean(yn[x <= x.min() + 60.0]))
     lo = np.array([p.lo for p in free])
     hi = np.array([p.hi for p in free])
     taus = [p for p in free if p.name in ("tau", "t1")]
@@ -303,21 +408,27 @@ def fit_model(model: str, x, y, filt: str, starts: int = 6) -> TimeFit:
         raise TimeDepError(f"{filt}: the {model} time fit did not converge")
     pn = dict(base)
     pn.update(zip((q.name for q in free), best.x, strict=True))
-    dof = n - len(free)
+    ndof = n - (ORIGINAL_DOF_COUNTS[model] if dof == "original" else len(free))
     rss = float(np.sum(best.fun**2))
-    with np.errstate(all="ignore"):
-        try:
-            cov = np.linalg.pinv(best.jac.T @ best.jac) * rss / dof
-            sig = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        except np.linalg.LinAlgError:
-            sig = np.full(len(free), np.nan)
+    # no residual degree of freedom: the scatter and the uncertainties are undefined, not zero or infinite
+    sig = np.full(len(free), np.nan)
+    if ndof > 0:
+        with np.errstate(all="ignore"):
+            try:
+                cov = np.linalg.pinv(best.jac.T @ best.jac) * rss / ndof
+                sig = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+            except np.linalg.LinAlgError:
+                pass
     un = {p.name: float("nan") for p in params}
     un.update(zip((q.name for q in free), sig, strict=True))
     p_y = _scale_params(model, pn, yref)
     u_y = _scale_params(model, un, yref)
     mod = evaluate(model, x, p_y)
-    mod_dev = float(np.sqrt(np.sum((mod - y) ** 2) / dof))
-    per_dev = float(100.0 * np.sqrt(np.sum(((mod - y) / mod) ** 2) / dof))
+    if ndof > 0:
+        mod_dev = float(np.sqrt(np.sum((mod - y) ** 2) / ndof))
+        per_dev = float(100.0 * np.sqrt(np.sum(((mod - y) / mod) ** 2) / ndof))
+    else:
+        mod_dev = per_dev = float("nan")
     if not np.all(np.isfinite(list(p_y.values()))):
         raise TimeDepError(f"{filt}: the {model} time fit gave non-finite coefficients")
     return TimeFit(
@@ -330,6 +441,7 @@ def fit_model(model: str, x, y, filt: str, starts: int = 6) -> TimeFit:
         mod_dev=mod_dev,
         per_dev=per_dev,
         cost=float(best.cost),
+        dof=int(ndof),
     )
 
 
@@ -419,14 +531,25 @@ class RepeatSeries:
         return np.asarray(self.table["y"], float)
 
 
-def exclusions_for(filt: str, which: str = "current") -> list[tuple[float, float, str]]:
-    """Exclusion windows (centre day since t0, half width, reason) of ``filt`` (spec 3.17 steps 2, 6)."""
-    if which == "current":
-        table = C.REPEAT_EXCLUSIONS
-    elif which == "paper":
-        table = tuple(e for e in C.REPEAT_EXCLUSIONS if e[0] == "*") + C.REPEAT_EXCLUSIONS_PAPER
-    else:
-        raise TimeDepError(f"unknown exclusion set {which!r} (choose {', '.join(EXCLUSION_SETS)})")
+def exclusion_set_name(which: str) -> str:
+    """Canonical name of an exclusion set (``current`` -> ``original-code``, ``paper`` -> ``paper-era``)."""
+    name = EXCLUSION_ALIASES.get(which, which)
+    if name not in C.REPEAT_EXCLUSION_SETS:
+        raise TimeDepError(
+            f"unknown exclusion set {which!r} (choose {', '.join(EXCLUSION_SETS)}; "
+            f"former names {', '.join(EXCLUSION_ALIASES)})"
+        )
+    return name
+
+
+def exclusions_for(filt: str, which: str = DEFAULT_EXCLUSIONS) -> list[tuple[float, float, str]]:
+    """Exclusion windows (centre day since t0, half width, reason) of ``filt`` (spec 3.17 steps 2, 6).
+
+    ``which`` is a set of ``constants.REPEAT_EXCLUSION_SETS`` or a former name of one:
+    ``original-code`` (alias ``current``, the windows of the original scripts: day 350 +- 5, F1800W
+    day 40 +- 3) or ``paper-era`` (alias ``paper``: day 350 +- 5, MJD 60070 +- 20).
+    """
+    table = C.REPEAT_EXCLUSION_SETS[exclusion_set_name(which)]
     return [(float(c), float(h), str(r)) for f, c, h, r in table if f in ("*", filt)]
 
 
@@ -473,7 +596,7 @@ def collect_repeat_series(
     basedir,
     filt: str,
     models: Table,
-    exclusions: str = "current",
+    exclusions: str = DEFAULT_EXCLUSIONS,
     bridge_window: float = DEFAULT_BRIDGE_WINDOW,
     eefraction: float = C.EE_FRACTION_PHOT,
 ) -> RepeatSeries:
@@ -487,8 +610,8 @@ def collect_repeat_series(
         Imager filter; the background-subtracted photometry is used for ``constants.BKGSUB_REPEAT_FILTERS``.
     models : Table
         ``Models/model_phot_grieke.fits`` (:func:`absflux.calfactors.read_model_table`).
-    exclusions : {"current", "paper"}
-        Exclusion windows (``constants.REPEAT_EXCLUSIONS`` or the paper-era set).
+    exclusions : {"original-code", "paper-era"}
+        Exclusion set (:func:`exclusions_for`; the former names ``current`` and ``paper`` are accepted).
     bridge_window : float
         Days: the bridging scale compares the mean y of the bridging star's latest epoch (points within
         this many days of its latest point) with the mean y of the repeat star's epoch nearest in time
@@ -587,12 +710,22 @@ def fit_table(fit: TimeFit, series: RepeatSeries | None = None, startday: float 
         tm = np.asarray(series.table["timemid"], float)
         t[f"fit_mjd_first_{f}"] = [float(tm.min())]
         t[f"fit_mjd_last_{f}"] = [float(tm.max())]
+    how = (
+        "the original's additive amplitude exp(x/tau) + slope x + intercept, converted to these coefficients "
+        "approximately (T = intercept + amplitude)"
+        if fit.model == "exp+line-original"
+        else "fitted directly in this product form"
+    )
     t.meta["comments"] = [
         f"time model {fit.model}: y(x)/y(0) = (1 + lossperyear x/365) (amp exp(x/tau) + const), x = MJD - startday",
-        "fitted directly in this product form (the jwst photom step uses tau_ref = -tau, lossperyear_ref = "
-        "-lossperyear)",
+        f"{how} (the jwst photom step uses tau_ref = -tau, lossperyear_ref = -lossperyear)",
         f"y(0) = {fit.y0:.6g} (1/C at t0, SUB256), free parameters: {', '.join(fit.free)}",
     ]
+    if fit.dof is not None and fit.dof <= 0:
+        t.meta["comments"].append(
+            f"{fit.npts} points, N - p = {fit.dof}: fit_std and fit_std_per are undefined (NaN); the curve "
+            "passes through the points"
+        )
     return t
 
 
@@ -607,10 +740,11 @@ def coron_fit_table(filt: str, coeffs: dict) -> Table:
     return t
 
 
-def interpolate_coron(basedir, target: str) -> tuple[dict, list[Path]]:
+def interpolate_coron(basedir, target: str, pairs: str = "bracketing") -> tuple[dict, list[Path]]:
     """Time coefficients of a coronagraphic filter or FND interpolated in wavelength (spec 3.18).
 
-    The bracketing imager pair is ``constants.CORON_INTERP_PAIRS`` and the wavelengths
+    The imager pair is ``CORON_PAIR_SETS[pairs]`` (``bracketing``: ``constants.CORON_INTERP_PAIRS``;
+    ``original``: the same but F1140C from F1130W-F1280W, w = -0.0067) and the wavelengths
     ``constants.CORON_INTERP_PIVOTS``; amp, tau, const, lossperyear and startday are interpolated linearly
     with w = (lambda - lambda_1) / (lambda_2 - lambda_1).
 
@@ -619,9 +753,12 @@ def interpolate_coron(basedir, target: str) -> tuple[dict, list[Path]]:
     TimeDepError
         A missing or unreadable imager fit file.
     """
-    if target not in C.CORON_INTERP_PAIRS:
-        raise TimeDepError(f"{target} is not interpolated (choose {', '.join(C.CORON_INTERP_PAIRS)})")
-    f1, f2 = C.CORON_INTERP_PAIRS[target]
+    if pairs not in CORON_PAIR_SETS:
+        raise TimeDepError(f"unknown interpolation pairs {pairs!r} (choose {', '.join(CORON_PAIR_SETS)})")
+    table = CORON_PAIR_SETS[pairs]
+    if target not in table:
+        raise TimeDepError(f"{target} is not interpolated (choose {', '.join(table)})")
+    f1, f2 = table[target]
     lam, l1, l2 = (C.CORON_INTERP_PIVOTS[f] for f in (target, f1, f2))
     w = (lam - l1) / (l2 - l1)
     tcs, paths = [], []
@@ -809,9 +946,11 @@ def run_repeatability(
     filters=None,
     model: str = DEFAULT_MODEL,
     extra_models=(),
-    exclusions: str = "current",
+    exclusions: str = DEFAULT_EXCLUSIONS,
     bridge_window: float = DEFAULT_BRIDGE_WINDOW,
     eefraction: float = C.EE_FRACTION_PHOT,
+    allow_underdetermined: bool = False,
+    dof: str = "free",
     docs: bool = False,
     report: bool = False,
     show_prev=None,
@@ -828,16 +967,18 @@ def run_repeatability(
     filters : list of str, optional
         Imager filters; default all nine, skipping (with a warning) those without repeat-star data.
         Filters given explicitly must have data.
-    model : {"exp+line", "exp"}
+    model : {"exp+line", "exp", "exp+line-original"}
         Adopted model written to the fit files.
     extra_models : iterable of {"line", "exp+exp"}
         Additional models drawn (``--line``, ``--dexp``).
-    exclusions : {"current", "paper"}
-        Exclusion windows.
+    exclusions : {"original-code", "paper-era"}
+        Exclusion set (:func:`exclusions_for`; ``current`` and ``paper`` are accepted aliases).
     bridge_window : float
         See :func:`collect_repeat_series`.
     eefraction : float
         EE fraction of the photometry.
+    allow_underdetermined, dof
+        See :func:`fit_model`; applied to every model fitted.
     docs, report : bool
         Figure variants (only the adopted model; compact layout).
     show_prev : path, optional
@@ -858,6 +999,7 @@ def run_repeatability(
 
     if model not in ADOPTED_MODELS:
         raise TimeDepError(f"unknown adopted model {model!r} (choose {', '.join(ADOPTED_MODELS)})")
+    exclusions = exclusion_set_name(exclusions)
     if not Path(basedir).is_dir():
         raise TimeDepError(f"{basedir}: base directory does not exist")
     if show_prev is not None and not Path(show_prev).is_file():
@@ -889,7 +1031,8 @@ def run_repeatability(
                 log.warning("skipped %s", msg)
                 continue
             raise
-        adopted = fit_model(model, s.x, s.y, f)
+        fit_opts = {"allow_underdetermined": allow_underdetermined, "dof": dof}
+        adopted = fit_model(model, s.x, s.y, f, **fit_opts)
         c = adopted.coefficients()
         if not all(np.isfinite(v) for v in c.values()):
             raise TimeDepError(f"{f}: non-finite time coefficients {c}")
@@ -903,7 +1046,7 @@ def run_repeatability(
                 fits[m] = adopted
                 continue
             try:
-                fits[m] = fit_model(m, s.x, s.y, f)
+                fits[m] = fit_model(m, s.x, s.y, f, **fit_opts)
             except TimeDepError as exc:
                 log.warning("%s (model shown only for comparison: skipped)", exc)
         res.series[f] = s
@@ -936,14 +1079,17 @@ def run_repeatability(
         "plot_repeatability.py",
         inputs=list(dict.fromkeys(inputs)),
         options=options or {},
-        notes=[f"adopted time model {model}, exclusions {exclusions}, bridge window {bridge_window} d"],
+        notes=[
+            f"adopted time model {model}, exclusions {exclusions}, bridge window {bridge_window} d, "
+            f"degrees of freedom {dof}, exactly determined fits {'allowed' if allow_underdetermined else 'refused'}"
+        ],
     )
     import matplotlib.pyplot as plt
 
     fig = plot_figure(res, model, docs=docs, report=report, show_prev=show_prev)
     name = "all_repeatability" + ("_docs" if docs else "") + ("_report" if report else "")
     figpath = Path(basedir) / "Figs" / f"{name}.{fig_format}"
-    with OutputSet() as out, CF.product_errors(out):
+    with OutputSet() as out:
         for f, fit in res.adopted.items():
             write_table(
                 fit_table(fit, res.series[f]),
@@ -985,8 +1131,12 @@ def summary_lines(res: RepeatabilityResult) -> list[str]:
     return lines
 
 
-def run_coron_interpolation(basedir, targets=None, skip_missing: bool = False, options: dict | None = None):
+def run_coron_interpolation(
+    basedir, targets=None, skip_missing: bool = False, options: dict | None = None, pairs: str = "bracketing"
+):
     """Write the coronagraphic/FND repeat-fit files from the imager fits (generate_coron_repeat_from_imager.py).
+
+    ``pairs`` selects the imager pairs (:data:`CORON_PAIR_SETS`, see :func:`interpolate_coron`).
 
     Returns
     -------
@@ -999,7 +1149,7 @@ def run_coron_interpolation(basedir, targets=None, skip_missing: bool = False, o
     done, inputs = {}, []
     for t in targets:
         try:
-            coeffs, paths = interpolate_coron(basedir, t)
+            coeffs, paths = interpolate_coron(basedir, t, pairs)
         except TimeDepError as exc:
             if skip_missing and "not found" in str(exc):
                 log.warning("skipped %s", exc)
@@ -1009,15 +1159,16 @@ def run_coron_interpolation(basedir, targets=None, skip_missing: bool = False, o
         inputs += paths
     if not done:
         raise TimeDepError("no coronagraphic/FND filter could be interpolated (no imager fit files)")
-    with OutputSet() as out, CF.product_errors(out):
+    with OutputSet() as out:
         for t, (coeffs, paths) in done.items():
             prov = provenance(
                 "generate_coron_repeat_from_imager.py",
                 inputs=paths,
                 options=options or {},
                 notes=[
-                    f"{t}: linear interpolation between {C.CORON_INTERP_PAIRS[t][0]} and {C.CORON_INTERP_PAIRS[t][1]} "
-                    f"at {C.CORON_INTERP_PIVOTS[t]} micron (weight {coeffs['weight']:.5f})"
+                    f"{t}: linear interpolation between {CORON_PAIR_SETS[pairs][t][0]} and "
+                    f"{CORON_PAIR_SETS[pairs][t][1]} at {C.CORON_INTERP_PIVOTS[t]} micron "
+                    f"(weight {coeffs['weight']:.5f}, pairs {pairs})"
                 ],
             )
             write_table(

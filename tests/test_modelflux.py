@@ -252,3 +252,78 @@ def test_model_short_of_the_band_is_extended_or_rejected():
     assert B.band_flux_flambda(w2, f2, wb, rb) == pytest.approx(full, rel=1e-6)
     with pytest.raises(M.ModelFluxError, match="x.fits F2550W: model covers"):
         M._covering_model(wm[wm < 2.6e5], fm[wm < 2.6e5], wb, rb, "x.fits F2550W")
+
+
+def _band_truth(name: str, band: str = "F1130W") -> float:
+    """Band flux [Jy] of the catalogue spectrum of ``name`` (what an unscaled, correct-unit file gives)."""
+    w, f = S.star_spectrum(C.STARS[name])
+    return B.band_flux_jy(w, f, *B.load_bandpasses()[band])[0]
+
+
+def test_requested_scale_is_checked_on_the_scaled_model_and_recorded(tmp_path, capsys):
+    """The README's command for the original's scaling works on files in the documented unit; the check
+    outcome is recorded; a wrong unscaled model is still refused."""
+    models = tmp_path / "Models"
+    models.mkdir()
+    for key in ("p177d", "p330e"):
+        _write_star(models, key, grieke_factor=1.0)  # both in W cm-2 um-1, as the project's files
+    rc = model_fluxes.main(["--root", str(tmp_path), "--grieke", "--grieke-scale", "p177d=1e-3"])
+    assert rc == 0
+    t = Table.read(models / "model_phot_grieke.fits")
+    row = {n: i for i, n in enumerate(t["name"])}
+    # p177d enters 1000x too faint, exactly as the original made it; p330e untouched
+    assert t["F1130W"][row["GSPC P177-D"]] == pytest.approx(1e-3 * _band_truth("GSPC P177-D"), rel=1e-5)
+    assert t["F1130W"][row["GSPC P330-E"]] == pytest.approx(_band_truth("GSPC P330-E"), rel=1e-5)
+    hist = "".join(t.meta["HISTORY"])  # long notes are split over several HISTORY cards
+    assert "scaled: p177d x 0.001" in hist
+    assert "WARNING p177d" in hist and "not applied to a scale the user asked for" in hist
+    ipac = " ".join(Table.read(models / "model_phot_grieke.dat", format="ascii.ipac").meta["comments"])
+    assert "1000x too low" in ipac
+    # the ratios in the note are the scaled ones (0.001 within the 1e-4 of the simulated CALSPEC/G. Rieke match)
+    from absflux import modelflux as M
+
+    spec = [s for s in M.load_model_spectra(models, True, {"p177d": 1e-3}) if s.key == "p177d"][0]
+    bp = B.load_bandpasses()
+    M.band_fluxes(spec, bp)
+    note = M.check_grieke_units(spec, bp)
+    lo = float(note.split(" is ")[1].split("-")[0])
+    assert lo == pytest.approx(1e-3, rel=0.02)
+
+    # a wrong model whose star was not scaled is still an error, whatever else is scaled
+    (models / "grieke23_p330e.dat").unlink()
+    _write_star(models, "p330e", grieke_factor=1e3)
+    rc = model_fluxes.main(["--root", str(tmp_path), "--grieke", "--grieke-scale", "p177d=1e-3"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "grieke23_p330e.dat: G. Rieke model is 985 x the CALSPEC" in err and "wrong flux unit?" in err
+
+
+def test_scaled_model_that_passes_records_the_check(tmp_path):
+    models = tmp_path / "Models"
+    models.mkdir()
+    _write_star(models, "p177d", grieke_factor=1e3)  # a file in units 1000x too large
+    assert model_fluxes.main(["--root", str(tmp_path), "--grieke", "--grieke-scale", "p177d=1e-3"]) == 0
+    t = Table.read(models / "model_phot_grieke.fits")
+    assert t["F1130W"][0] == pytest.approx(_band_truth("GSPC P177-D"), rel=1e-5)
+    hist = "".join(t.meta["HISTORY"])
+    assert "passes the factor-2 consistency check" in hist and "WARNING" not in hist
+
+
+def test_flat_extrapolation_continues_the_model_as_np_interp():
+    """--extrapolation flat: the original's np.interp clamping, also beyond the 1% limit (recorded)."""
+    from absflux import modelflux as M
+
+    wb = np.linspace(2.0e5, 3.1e5, 1101)
+    rb = np.exp(-0.5 * ((wb - 2.5e5) / 1.5e4) ** 2)
+    wm = np.geomspace(1e4, 2.6e5, 5000)  # misses ~20% of the band weight
+    fm = wm**-4.0
+    w2, f2, note = M._covering_model(wm, fm, wb, rb, "x.fits F2550W", "flat")
+    assert "continued flat" in note and "--extrapolation flat" in note
+    clamp = np.interp(wb, wm, fm)  # independent: what the original integrated
+    expect = np.sum(np.diff(wb) * 0.5 * ((wb * rb * clamp)[1:] + (wb * rb * clamp)[:-1])) / np.sum(
+        np.diff(wb) * 0.5 * ((wb * rb)[1:] + (wb * rb)[:-1])
+    )
+    assert B.band_flux_flambda(w2, f2, wb, rb) == pytest.approx(expect, rel=1e-12)
+    # the default still refuses that model
+    with pytest.raises(M.ModelFluxError, match="model covers"):
+        M._covering_model(wm, fm, wb, rb, "x.fits F2550W")

@@ -159,7 +159,7 @@ def test_product_form_is_exact_in_every_convention(tmp_path):
     rng = np.random.default_rng(4)
     x = np.sort(rng.uniform(0.0, 1200.0, 20))
     y = 3.1 * (1 - 0.02 * x / 365) * (0.07 * np.exp(-x / 180.0) + 0.93) * (1 + 0.003 * rng.standard_normal(x.size))
-    for model in TD.ADOPTED_MODELS:
+    for model in TD.PRODUCT_FORM_MODELS:
         fit = TD.fit_model(model, x, y, "F1800W")
         path = tmp_path / f"{model}.dat"
         TD.fit_table(fit).write(path, format="ascii.commented_header", overwrite=True)
@@ -383,3 +383,143 @@ def test_degenerate_fit_warning():
     assert TD.degenerate_fit_warning(good, x) is None
     msg = TD.degenerate_fit_warning(bad, x)
     assert msg.startswith("F2550W: the exp+line time constant (1.4 d)") and "(24.7 d)" in msg
+
+
+# --------------------------------------------------------------------------
+# Options that restore the original scripts' choices
+# --------------------------------------------------------------------------
+def test_original_code_exclusion_set_is_exactly_the_original_windows():
+    """original-code (= former 'current'): |x - 350| < 5 for every filter and |x - 40| < 3 for F1800W only;
+    paper-era (= former 'paper'): |x - 350| < 5 and |MJD - 60070| < 20, which also removes day 331."""
+    x = np.array([36.99, 37.01, 42.99, 43.01, 329.0, 331.0, 344.99, 345.01, 354.99, 355.01, 369.0, 371.0, 500.0])
+    tab = Table({"x": x})
+    expect = {
+        # the windows written out independently of the constants
+        ("F1800W", "original-code"): (np.abs(x - 350) < 5) | (np.abs(x - 40) < 3),
+        ("F770W", "original-code"): np.abs(x - 350) < 5,
+        ("F1800W", "paper-era"): (np.abs(x - 350) < 5) | (np.abs(x + C.STARTDAY - 60070.0) < 20),
+        ("F770W", "paper-era"): (np.abs(x - 350) < 5) | (np.abs(x + C.STARTDAY - 60070.0) < 20),
+    }
+    for (filt, which), bad in expect.items():
+        kept, dropped = TD._apply_exclusions(tab, TD.exclusions_for(filt, which))
+        assert list(dropped["x"]) == list(x[bad]), (filt, which)
+        assert list(kept["x"]) == list(x[~bad]), (filt, which)
+    kept, _ = TD._apply_exclusions(tab, TD.exclusions_for("F1800W", "original-code"))
+    assert list(kept["x"]) == [36.99, 43.01, 329.0, 331.0, 344.99, 355.01, 369.0, 371.0, 500.0]
+    # the former names are aliases of the same sets
+    for f in ("F770W", "F1800W"):
+        assert TD.exclusions_for(f, "current") == TD.exclusions_for(f, "original-code") == TD.exclusions_for(f)
+        assert TD.exclusions_for(f, "paper") == TD.exclusions_for(f, "paper-era")
+    with pytest.raises(TD.TimeDepError, match="unknown exclusion set 'none'"):
+        TD.exclusions_for("F770W", "none")
+
+
+def test_help_says_which_exclusion_set_the_original_uses(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # no line wrapping inside hyphenated names
+    with pytest.raises(SystemExit):
+        plot_repeatability.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "original-code = what the original scripts exclude (day 350 +- 5; F1800W day 40 +- 3)" in text
+    assert "current is a former name of original-code" in text and "paper is a former name of paper-era" in text
+    assert "--allow-underdetermined" in text and "--original" in text
+
+
+def test_exactly_determined_fit_refused_by_default_and_fitted_on_request():
+    """3 points, 3 free parameters (F770W exp+line, tau fixed): refused with the option named; with
+    allow_underdetermined the curve passes through the points and the scatter is undefined."""
+    x = np.array([10.0, 300.0, 700.0])
+    y = 2.0 * (1 - 0.03 * x / 365) * (0.08 * np.exp(-x / 100.0) + 0.92)
+    with pytest.raises(TD.TimeDepError) as err:
+        TD.fit_model("exp+line", x, y, "F770W")
+    msg = str(err.value)
+    assert msg.startswith("F770W: 3 point(s) for the exp+line time fit, which has 3 free parameters")
+    assert "--allow-underdetermined" in msg and "\n" not in msg
+    fit = TD.fit_model("exp+line", x, y, "F770W", allow_underdetermined=True)
+    assert np.allclose(fit.curve(x), y, rtol=1e-9)
+    # the injected curve is recovered exactly (3 equations, 3 unknowns)
+    c = fit.coefficients()
+    assert c["amp"] == pytest.approx(0.08, rel=1e-6) and c["lossperyear"] == pytest.approx(-0.03, rel=1e-6)
+    assert fit.y0 == pytest.approx(2.0, rel=1e-9)
+    assert fit.dof == 0 and math.isnan(fit.per_dev) and math.isnan(fit.mod_dev)
+    assert all(math.isnan(fit.uncertainties[k]) for k in fit.free)
+    t = TD.fit_table(fit)
+    assert math.isnan(t["fit_std_F770W"][0]) and math.isnan(t["fit_std_per_F770W"][0])
+    assert any("undefined (NaN)" in line for line in t.meta["comments"])
+    # fewer points than free parameters: refused either way (the original's fitter raises too)
+    with pytest.raises(TD.TimeDepError, match="fewer points than free parameters cannot be fitted"):
+        TD.fit_model("exp+line", x[:2], y[:2], "F770W", allow_underdetermined=True)
+
+
+def test_original_degrees_of_freedom_counts():
+    """dof='original': N - 4 for exp+line whatever is fixed (spec 3.17 step 7)."""
+    rng = np.random.default_rng(8)
+    x = np.sort(rng.uniform(5.0, 1000.0, 12))
+    y = SD.relative_sensitivity("F770W", C.STARTDAY + x) * (1 + 0.003 * rng.standard_normal(x.size))
+    free = TD.fit_model("exp+line", x, y, "F770W")
+    orig = TD.fit_model("exp+line", x, y, "F770W", dof="original")
+    assert free.npar == 3 and free.dof == 9 and orig.dof == 8
+    assert orig.params == free.params
+    m = free.curve(x)
+    assert orig.per_dev == pytest.approx(100 * np.sqrt(np.sum(((m - y) / m) ** 2) / (12 - 4)), rel=1e-12)
+    assert free.per_dev == pytest.approx(100 * np.sqrt(np.sum(((m - y) / m) ** 2) / (12 - 3)), rel=1e-12)
+
+
+def test_exp_line_original_is_the_additive_fit_with_the_approximate_conversion():
+    """An additive truth A exp(x/tau) + s x + b is recovered; the written coefficients are the spec's
+    conversion T = b + A, amp = A/T, const = b/T, lossperyear = 365 s/T (step 8), not exact."""
+    x = np.linspace(3.0, 1100.0, 25)
+    amp_, tau_, s_, b_ = 0.12, -180.0, -2.0e-5, 0.95
+    y = amp_ * np.exp(x / tau_) + s_ * x + b_
+    fit = TD.fit_model("exp+line-original", x, y, "F1800W")
+    assert fit.params["amplitude"] == pytest.approx(amp_, rel=1e-6)
+    assert fit.params["tau"] == pytest.approx(tau_, rel=1e-6)
+    assert fit.params["slope"] == pytest.approx(s_, rel=1e-5)
+    total = b_ + amp_
+    c = fit.coefficients()
+    assert c["amp"] == pytest.approx(amp_ / total, rel=1e-6)
+    assert c["const"] == pytest.approx(b_ / total, rel=1e-6)
+    assert c["lossperyear"] == pytest.approx(365 * s_ / total, rel=1e-5)
+    # the product form with these coefficients is only an approximation of the fitted sum
+    dev = np.max(np.abs(fit.relative(x) - fit.curve(x) / fit.y0))
+    assert 1e-4 < dev < 0.01
+    assert TD.fit_model("exp+line-original", x, y, "F770W").params["tau"] == -100.0  # fixed as exp+line
+
+
+def test_cli_underdetermined_series(tmp_path, capsys):
+    root = make_campaign(tmp_path, filters=("F770W",))
+    p = root / "ADwarfs" / "F770W_eefrac0.7_phot.fits"
+    t = Table.read(p)
+    t[[0, 4, 10]].write(p, overwrite=True)  # three epochs
+    (root / "SolarAnalogs" / "F770W_eefrac0.7_phot.fits").unlink()
+    assert plot_repeatability.main(["--basedir", str(root)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "F770W: 3 point(s)" in errors[0] and "--allow-underdetermined" in errors[0]
+    assert outputs(root) == []
+    assert plot_repeatability.main(["--basedir", str(root), "--allow-underdetermined"]) == 0
+    fit = Table.read(CF.repeat_fit_path(root, "F770W"), format="ascii.commented_header")
+    assert fit["fit_npts_F770W"][0] == 3 and math.isnan(fit["fit_std_per_F770W"][0])
+    tc = CF.read_repeat_fit(CF.repeat_fit_path(root, "F770W"), "F770W")
+    assert np.isfinite(tc.amp) and np.isfinite(tc.tau)
+
+
+def test_coron_original_pairs(tmp_path):
+    """--pairs original: F1140C from F1130W-F1280W with w = (11.30 - 11.31) / (12.81 - 11.31)."""
+    (tmp_path / "CalFacs").mkdir()
+    coeffs = {
+        "F1000W": (0.05, -150.0, -0.01),
+        "F1130W": (0.07, -200.0, -0.02),
+        "F1280W": (0.11, -260.0, -0.04),
+    }
+    for f, (a, tau, loss) in coeffs.items():
+        TD.coron_fit_table(f, {"amp": a, "tau": tau, "const": 1 - a, "lossperyear": loss, "t0": C.STARTDAY}).write(
+            CF.repeat_fit_path(tmp_path, f), format="ascii.commented_header"
+        )
+    new, _ = TD.interpolate_coron(tmp_path, "F1140C")
+    old, _ = TD.interpolate_coron(tmp_path, "F1140C", pairs="original")
+    w_new = (11.30 - 9.95) / (11.31 - 9.95)
+    w_old = (11.30 - 11.31) / (12.81 - 11.31)
+    assert new["weight"] == pytest.approx(w_new) and old["weight"] == pytest.approx(w_old)
+    assert old["amp"] == pytest.approx((1 - w_old) * 0.07 + w_old * 0.11, rel=1e-12)
+    assert new["tau"] == pytest.approx((1 - w_new) * -150.0 + w_new * -200.0, rel=1e-12)
+    # the other targets use the same pairs in both sets
+    assert TD.CORON_PAIR_SETS["original"]["F1065C"] == TD.CORON_PAIR_SETS["bracketing"]["F1065C"]
