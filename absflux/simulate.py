@@ -645,11 +645,25 @@ EE_ANNULUS_MAX_PIX = 100.0
 EE_SETS_PER_FILTER = 5
 
 
-def ee_fwhmfac(filt: str) -> float:
-    """Merge factor of a simulated campaign: the adopted one, reduced (scan grid) to fit the mosaics."""
-    if filt in C.CORON_FILTERS or filt == C.FND_FILTER:
-        return C.FWHMFAC[filt]
-    fits_ = [n for n in C.FWHMFAC_SCAN if 2.4 * n * C.FWHM[filt] <= EE_ANNULUS_MAX_PIX and n <= C.FWHMFAC[filt]]
+def psf_field_radius(rules: dict | None = None) -> float:
+    """Radius [mosaic pixels] around the star that the campaign's PSFs cover (half their field of view)."""
+    fov = ((rules or {}).get("psf", {}) or {}).get("fov_pixels", 256)
+    return float(fov) / 2.0 - 1.0
+
+
+def ee_fwhmfac(filt: str, field_radius: float | None = None) -> float:
+    """Merge factor of a simulated campaign: the adopted one, reduced (scan grid) so the EE annulus fits.
+
+    The far annulus (2.4 x fwhmfac x FWHM) must lie inside the SUB256 mosaics
+    (imager) and inside the field of the campaign's PSFs (``field_radius``,
+    every filter): the simulated stars have no light beyond that field, so a
+    far annulus there would see none of the PSF wings that the EE
+    normalisation accounts for.
+    """
+    limit = np.inf if field_radius is None else float(field_radius)
+    if filt not in C.CORON_FILTERS and filt != C.FND_FILTER:
+        limit = min(limit, EE_ANNULUS_MAX_PIX)
+    fits_ = [n for n in C.FWHMFAC_SCAN if 2.4 * n * C.FWHM[filt] <= limit and n <= C.FWHMFAC[filt]]
     return max(fits_) if fits_ else min(C.FWHMFAC_SCAN)
 
 
@@ -678,9 +692,11 @@ def vetted_sets_for(exps, rules: dict | None = None) -> dict:
     predicted signal-to-noise in the merge-radius aperture, where the curve of
     growth is normalised (from the exposure plan, not from the truth), among
     those not in SUB128/SUB64 (too small for the merge radius), and a merge
-    factor that keeps the EE annulus inside the mosaics (:func:`ee_fwhmfac`).
+    factor that keeps the EE annulus inside the mosaics and the PSF field
+    (:func:`ee_fwhmfac`).
     """
     rules = rules or {}
+    field = psf_field_radius(rules)
     sets = campaign_set_names(exps)
     snr: dict[tuple[str, str, str], float] = {}
     tokens: dict[tuple[str, str, str], list[str]] = {}
@@ -697,7 +713,7 @@ def vetted_sets_for(exps, rules: dict | None = None) -> dict:
         star = C.STARS[e.star]
         rate = CP.predicted_total_rate(star, e.filter, CP.truth_calfactors(rules))
         # the EE is normalised at the merge radius: the sky noise of that whole aperture counts
-        r_n = ee_fwhmfac(e.filter) * C.FWHM[e.filter]
+        r_n = ee_fwhmfac(e.filter, field) * C.FWHM[e.filter]
         s2 = (
             CP._snr(rate, CP.truth_sky(rules)[e.filter], e.filter, e.subarray, e.ngroups, e.nints, r_ap=r_n, frac=0.9)
             ** 2
@@ -718,9 +734,9 @@ def vetted_sets_for(exps, rules: dict | None = None) -> dict:
             continue
         best = [name for _, name in sorted(cands, reverse=True)[:EE_SETS_PER_FILTER]]
         table[filt] = {
-            "fwhmfac": ee_fwhmfac(filt),
+            "fwhmfac": ee_fwhmfac(filt, field),
             "sets": best,
-            "reason": "highest predicted signal-to-noise sets of the simulation; fwhmfac fits the mosaics",
+            "reason": "highest predicted signal-to-noise sets of the simulation; fwhmfac fits the mosaics and the PSF field",
         }
     assert sets is not None
     return {

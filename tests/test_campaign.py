@@ -229,7 +229,7 @@ def test_snr_aperture_radius_sky_limited():
 def test_vetted_sets_rank_by_signal_to_noise_at_the_merge_radius(demo):
     """The curve of growth is normalised at r_n = fwhmfac x FWHM: a simulated campaign vets the sets whose
     predicted S/N in that aperture is highest (sky noise of the whole aperture), never SUB128/SUB64 sets."""
-    from absflux.simulate import EE_SETS_PER_FILTER, ee_fwhmfac, vetted_sets_for
+    from absflux.simulate import EE_SETS_PER_FILTER, ee_fwhmfac, psf_field_radius, vetted_sets_for
 
     rules, exps = demo
     table = vetted_sets_for(exps, rules)["filters"]
@@ -237,7 +237,7 @@ def test_vetted_sets_rank_by_signal_to_noise_at_the_merge_radius(demo):
     for filt in ("F770W", "F1130W", "F2100W"):
         chosen = table[filt]["sets"]
         assert 1 <= len(chosen) <= EE_SETS_PER_FILTER
-        r_n = ee_fwhmfac(filt) * C.FWHM[filt]
+        r_n = ee_fwhmfac(filt, psf_field_radius(rules)) * C.FWHM[filt]
         # S/N^2 of every set at r_n, summed over its exposures (sets numbered per star by visit token)
         s2, subs = {}, {}
         for e in (e for e in exps if e.filter == filt):
@@ -256,3 +256,6 @@ def test_vetted_sets_rank_by_signal_to_noise_at_the_merge_radius(demo):
         worst_chosen = min(eligible[n] for n in chosen)
         assert all(v <= worst_chosen for n, v in eligible.items() if n not in chosen)
     assert "HotStars/10LAC_set1" in table["F1130W"]["sets"]  # bright and short beats faint and deep
+    # every far annulus lies inside the PSF field of the campaign (no PSF light beyond it in the simulation)
+    for filt, v in table.items():
+        assert 2.4 * v["fwhmfac"] * C.FWHM[filt] <= psf_field_radius(rules), filt
