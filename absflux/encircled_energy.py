@@ -542,8 +542,8 @@ def aperture_corrections(radii, ee, fractions=C.EE_FRACTIONS, label: str = ""):
     Raises
     ------
     EEError
-        The EE never reaches the largest fraction, or it does not increase
-        monotonically up to that crossing (the inversion r(EE) would be ambiguous).
+        The EE never reaches the largest fraction, or it crosses one of the
+        fractions more than once (the inversion r(EE) would be ambiguous).
     """
     from astropy.table import Table
 
@@ -560,14 +560,21 @@ def aperture_corrections(radii, ee, fractions=C.EE_FRACTIONS, label: str = ""):
     seg = ee[: k + 1]
     if not np.all(np.isfinite(seg)):
         raise EEError(f"{label}: the EE curve has undefined values below r = {radii[k]:.2f} px")
-    dec = np.flatnonzero(np.diff(seg) <= 0)
-    if dec.size:
-        i = int(dec[0])
-        raise EEError(
-            f"{label}: EE curve not monotonic where it is inverted: EE({radii[i]:.2f} px) = {seg[i]:.4f} "
-            f">= EE({radii[i + 1]:.2f} px) = {seg[i + 1]:.4f}"
-        )
-    r = np.interp(fr, seg, radii[: k + 1])
+    # r(EE) must be unique at every inverted fraction: the curve may wiggle by noise elsewhere (a 1e-4 dip on
+    # the flat shoulder of a long-wave PSF) but must cross each fraction exactly once, upwards
+    rad = radii[: k + 1]
+    r = np.empty(fr.size)
+    for j, f in enumerate(fr):
+        up = np.flatnonzero((seg[:-1] < f) & (seg[1:] >= f))
+        down = np.flatnonzero((seg[:-1] >= f) & (seg[1:] < f))
+        if seg[0] >= f or up.size != 1 or down.size:
+            i = int(down[0]) if down.size else (int(up[1]) if up.size > 1 else 0)
+            raise EEError(
+                f"{label}: EE curve not monotonic where it is inverted (EE {f:g} crossed {up.size + down.size} "
+                f"times): EE({rad[i]:.2f} px) = {seg[i]:.4f}, EE({rad[i + 1]:.2f} px) = {seg[i + 1]:.4f}"
+            )
+        i = int(up[0])
+        r[j] = rad[i] + (f - seg[i]) * (rad[i + 1] - rad[i]) / (seg[i + 1] - seg[i])
     r80 = r[np.isclose(fr, 0.80)][0]
     r85 = r[np.isclose(fr, 0.85)][0]
     b = (0.85 - 0.80) / (np.pi * (r85**2 - r80**2))

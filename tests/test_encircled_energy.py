@@ -120,11 +120,23 @@ def test_aperture_corrections_gaussian_analytic():
 def test_non_monotonic_ee_is_an_error_naming_filter_and_set():
     radii = np.geomspace(0.1, 30, 100)
     ee = 1 - np.exp(-(radii**2) / 8.0)
-    ee[40:43] -= 0.2  # a dip below 0.85
-    with pytest.raises(EEError, match="F770W ADwarfs/BD\\+60 1753_set2: EE curve not monotonic"):
+    k = int(np.searchsorted(ee, 0.5))
+    ee[k + 1 : k + 3] -= 0.05  # a dip that crosses EE 0.5 three times: r(0.5) is ambiguous
+    with pytest.raises(EEError, match="F770W ADwarfs/BD\\+60 1753_set2: EE curve not monotonic.*EE 0.5 crossed 3"):
         aperture_corrections(radii, ee, label="F770W ADwarfs/BD+60 1753_set2")
     with pytest.raises(EEError, match="never reaches"):
         aperture_corrections(radii, 0.8 * (1 - np.exp(-(radii**2) / 8.0)), label="x")
+
+
+def test_a_wiggle_between_the_fractions_leaves_the_inversion_unique_and_exact():
+    """Noise on a flat shoulder (long-wave PSFs: 1e-4 between EE 0.80 and 0.85) crosses no fraction twice."""
+    radii = np.geomspace(0.01, 30, 4000)
+    ee = 1 - np.exp(-(radii**2) / (2 * 2.0**2))
+    smooth = aperture_corrections(radii, ee)
+    k = int(np.searchsorted(ee, 0.825))
+    ee[k + 1] = ee[k] - 1e-4  # a dip between the 0.80 and 0.85 crossings
+    t = aperture_corrections(radii, ee)
+    assert np.array_equal(t["radii"], smooth["radii"]) and np.array_equal(t["apcor"], smooth["apcor"])
 
 
 # --------------------------------------------------------------------------
@@ -221,11 +233,9 @@ def test_observed_curve_equals_original_per_radius_loop(tmp_path):
     loop = np.array(
         [
             # the EE step keeps the original's sigma-clipped statistic in its far annulus
-            float(
-                aper_image(mos, "F770W", r, ann, 1.0, override_center=center, image=img, annulus_stat="clipped")[
-                    "aperture_sum_bkgsub"
-                ][0]
-            )
+            aper_image(mos, "F770W", r, ann, 1.0, override_center=center, image=img, annulus_stat="clipped")[
+                "aperture_sum_bkgsub"
+            ][0].value
             for r in radii
         ]
     )
