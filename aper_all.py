@@ -13,6 +13,10 @@ corrupt mosaic: that table and its previous version stay as they were, the
 others are written); with --allow-missing, missing and bad mosaics are
 warnings and gaps recorded in their tables (keywords MISSING, FAILED) and the
 exit code is 1 when a bad mosaic was left out.  Workers die with the parent.
+
+The count-rate columns are in DN/s (astropy units, as in the original).
+--original selects every original step-5 choice at once (see
+aper_one_filter.py --help); an option given explicitly still wins.
 """
 
 from __future__ import annotations
@@ -54,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="simulated campaign: compare aperture_sum_bkgsub x apcorr with the injected rates (truth.ecsv)",
     )
-    from absflux.photometry import add_annulus_stat_option
+    from absflux.photometry import add_photometry_options
 
-    add_annulus_stat_option(p)
+    add_photometry_options(p)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -65,7 +69,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     log = logging.getLogger("aper_all")
-    from absflux.photometry import PhotometryError, aper_all
+    from absflux.photometry import PhotometryError, aper_all, photometry_choices
+
+    method = photometry_choices(args)
 
     if args.jobs < 1 or not 0.0 < args.eefrac < 1.0:
         return fail("--jobs must be >= 1 and --eefrac in (0, 1)")
@@ -82,9 +88,9 @@ def main(argv=None) -> int:
             png=not args.no_png,
             jobs=args.jobs,
             progress=not args.no_progress,
-            options=vars(args),
-            annulus_stat=args.annulus_stat,
+            options=vars(args) | method,
             allow_missing=args.allow_missing,
+            **method,
         )
     except PhotometryError as exc:
         return fail(str(exc))

@@ -12,6 +12,12 @@ images and measures the rest (exit code 1, the images listed in the table's
 FAILED keyword).  A set directory of step 1 without its image is a missing
 input: an error, or with --allow-missing a warning and a gap recorded in the
 table (keywords NMISSING, MISSING), never a silently shorter table.
+
+The count-rate columns are in DN/s (astropy units, as in the original).  The
+method options default to the current method; --original selects every
+original choice at once (clipped annulus mean, xcenter_full/ycenter_full = the
+peak, NaN-filled annulus cutout, bkgsub median over all pixels, whole-image
+peak search); an option given explicitly still wins.
 """
 
 from __future__ import annotations
@@ -45,14 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a set without its image (step 1 unfinished) is a warning and a gap recorded in the table "
         "(NMISSING/MISSING keywords) instead of an error",
     )
-    p.add_argument(
-        "--search-whole-image",
-        action="store_true",
-        help="if the star is expected off the image, take the brightest peak of the image (original behaviour)",
-    )
-    from absflux.photometry import add_annulus_stat_option
+    from absflux.photometry import add_photometry_options
 
-    add_annulus_stat_option(p)
+    add_photometry_options(p)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
@@ -61,7 +62,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     log = logging.getLogger("aper_one_filter")
-    from absflux.photometry import PhotometryError, aper_one_filter
+    from absflux.photometry import PhotometryError, aper_one_filter, photometry_choices
+
+    method = photometry_choices(args)
 
     if args.indivmos and args.bkgsub:
         return fail("--indivmos cannot be combined with --bkgsub")
@@ -86,10 +89,9 @@ def main(argv=None) -> int:
                 apcorr_file=args.apcorr,
                 png=not args.no_png,
                 skip_bad=args.skip_bad,
-                search_whole_image=args.search_whole_image,
-                options=vars(args),
-                annulus_stat=args.annulus_stat,
+                options=vars(args) | method,
                 allow_missing=args.allow_missing,
+                **method,
             )
         except PhotometryError as exc:
             return fail(str(exc))

@@ -37,6 +37,8 @@ def collect(root, filt: str, ext: str):
     """(dither, relflux, relunc, relbkg) arrays and the tables read."""
     from astropy.table import Table
 
+    from absflux.photometry import rate_values
+
     d, fl, un, bk, used = [], [], [], [], []
     for t in TYPES:
         path = Path(root) / t / f"{filt}{ext}_eefrac0.7_phot.fits"
@@ -47,12 +49,12 @@ def collect(root, filt: str, ext: str):
         keys = np.array([visit_key(f) for f in tab["filename"]])
         for k in np.unique(keys):
             g = tab[keys == k]
-            flux = np.asarray(g["aperture_sum_bkgsub"], float)
+            flux = rate_values(g["aperture_sum_bkgsub"])
             m = np.nanmean(flux)
             d += [int(str(e).strip() or 0) if not isinstance(e, bytes) else int(e) for e in g["exposure"]]
             fl += list(flux / m)
-            un += list(np.asarray(g["aperture_sum_bkgsub_err"], float) / m)
-            bkg = np.asarray(g["mean_bkg"], float)
+            un += list(rate_values(g["aperture_sum_bkgsub_err"]) / m)
+            bkg = rate_values(g["mean_bkg"])
             bk += list(bkg / np.nanmean(bkg))
     return np.array(d, int), np.array(fl), np.array(un), np.array(bk), used
 

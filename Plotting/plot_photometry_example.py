@@ -57,6 +57,7 @@ def main(argv=None) -> int:
         aper_image,
         aperture_params,
         default_apcorr_file,
+        rate_values,
         read_apcorr_table,
         read_image,
     )
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
             par.aprad,
             par.annrad[0],
             par.annrad[1],
-            float(t["aperture_sum_bkgsub"][0]),
+            float(rate_values(t["aperture_sum_bkgsub"])[0]),
             final,
         )
     return 0

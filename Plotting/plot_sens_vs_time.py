@@ -32,6 +32,8 @@ def make_figure(root, star: str = C.REPEAT_STAR, ext: str = "_indivcals", norm_d
     import matplotlib.pyplot as plt
     from astropy.table import Table
 
+    from absflux.photometry import rate_values
+
     P.setup_rc(12)
     fig, axes = plt.subplots(3, 3, figsize=(13, 10), sharex=True)
     used, problems = [], []
@@ -50,7 +52,7 @@ def make_figure(root, star: str = C.REPEAT_STAR, ext: str = "_indivcals", norm_d
             continue
         used.append(path)
         x = np.asarray(t["timemid"], float) - MJD0
-        y = np.asarray(t["aperture_sum_bkgsub"], float)
+        y = rate_values(t["aperture_sum_bkgsub"])
         early = x < norm_days
         norm = np.nanmean(y[early]) if early.any() else np.nanmean(y[x <= np.nanmin(x) + norm_days])
         ax.plot(x, y / norm, "o", color=P.filter_color(filt), ms=5, mec="k", mew=0.5)

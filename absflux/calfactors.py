@@ -58,7 +58,7 @@ import numpy as np
 from astropy.table import Table
 
 from . import constants as C
-from .photometry import eefrac_tag, phot_ext  # noqa: F401  (one definition of the file-name rules)
+from .photometry import RATE_COLUMNS, PhotometryError, eefrac_tag, phot_ext, rate_values  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +376,11 @@ def model_flux(models: Table, name: str, filt: str) -> float:
 
 
 def read_phot_table(path, eefraction: float, xaxisval: str = "mflux") -> Table:
-    """Read a photometry table and check the columns this step needs."""
+    """Read a photometry table and check the columns this step needs.
+
+    The count-rate columns come back as plain floats in DN/s whether the table
+    carries the unit (step 5 writes DN/s Quantities) or not (older tables).
+    """
     path = Path(path)
     try:
         t = Table.read(path)
@@ -393,6 +397,12 @@ def read_phot_table(path, eefraction: float, xaxisval: str = "mflux") -> Table:
             break
     t["name"] = [str(n).strip() for n in t["name"]]
     t["subarray"] = [str(s).strip() for s in t["subarray"]]
+    for c in RATE_COLUMNS:
+        if c in t.colnames:
+            try:
+                t[c] = rate_values(t[c])
+            except PhotometryError as exc:
+                raise CalFactorError(f"{path}: column {c}: {exc}") from None
     return t
 
 
@@ -413,11 +423,11 @@ def _xvalues(phot: Table, xaxisval: str, startype: str, mflux_jy: np.ndarray, st
     if xaxisval == "timemid":
         return np.asarray(phot["timemid"], float) - startday
     if xaxisval == "rate":
-        return np.asarray(phot["pix_max"], float)
+        return rate_values(phot["pix_max"])
     if xaxisval == "welldepth":
-        return np.asarray(phot["tgroup"], float) * np.asarray(phot["ngroups"], float) * np.asarray(phot["pix_max"])
+        return np.asarray(phot["tgroup"], float) * np.asarray(phot["ngroups"], float) * rate_values(phot["pix_max"])
     if xaxisval == "bkg":
-        return np.asarray(phot["mean_bkg"], float)
+        return rate_values(phot["mean_bkg"])
     if xaxisval == "inttime":
         return np.asarray(phot["tgroup"], float) * np.asarray(phot["ngroups"], float)
     if xaxisval == "srctype":
@@ -474,8 +484,8 @@ def calfactors_from_phot(
     """
     names = [C.canonical_name(n) for n in phot["name"]]
     mflux = np.array([model_flux(models, n, filt) for n in names], float)
-    oflux = np.asarray(phot["aperture_sum_bkgsub"], float)
-    ounc = np.asarray(phot["aperture_sum_bkgsub_err"], float)
+    oflux = rate_values(phot["aperture_sum_bkgsub"])
+    ounc = rate_values(phot["aperture_sum_bkgsub_err"])
     if time_coeffs is not None:
         corr = time_coeffs.correction(np.asarray(phot["timemid"], float))
         oflux = oflux / corr

@@ -21,17 +21,20 @@ Fixes relative to the original ``aper_image`` (spec 7.14, 7.15, 3.8)
 * NaN count: only pixels the aperture actually touches are counted (the
   original counted every NaN in the aperture's bounding box).
 * A background annulus with no valid pixel is an error (partial annuli use the
-  pixels present).
+  pixels present; ``sky_annulus='filled'`` takes the statistics on the cutout
+  whose NaNs ``interpolate_replace_nans`` filled, as the original).
 * ``bkgsub``: the added median background ignores the zero (no coverage)
-  pixels of the non-bkgsub mosaic.
+  pixels of the non-bkgsub mosaic (``bkg_median='all'``: the original's).
 * ``indivcals``: the mosaic row is matched by exact set name (the original's
   substring test matched ``X_set1`` to ``X_set10``; the last match won).
 * Tables are sorted stably by (name, timemid).
 * Aperture parameters come from the APCORR file of step 4 (``--apcorr``, by
   default the one ``ApCor/latest_apcorr.txt`` names), row of the mosaic's
   subarray if present, else FULL (identical by construction).
-* :func:`aper_image` returns the refined (recentred) centre; the peak is kept
-  in the new columns ``x_peak``/``y_peak``.
+* :func:`aper_image` returns the refined (recentred) centre, also in
+  ``xcenter_full``/``ycenter_full``, where the original wrote the peak
+  (``center_columns='peak'``); the peak is kept in the new columns
+  ``x_peak``/``y_peak``.
 * Sky annulus statistic (``annulus_stat``): by default the exact-area mean of
   the annulus.  The original's sigma-clipped mean (3 sigma, 10 iterations)
   clips the PSF's own rings and spikes in the [r(0.80), r(0.85)] annulus of a
@@ -40,6 +43,12 @@ Fixes relative to the original ``aper_image`` (spec 7.14, 7.15, 3.8)
   clipped mean is ~45% below the true annulus level for the brightest F1000W
   stars, making their fluxes 0.5-1% too high.  ``annulus_stat='clipped'``
   reproduces the original.
+
+``ORIGINAL_PHOT`` holds the original's choice of every option above
+(``--original`` of aper_one_filter.py and aper_all.py); with it the photometry
+equals an independent implementation of the original (tests/original_step5.py).
+The count-rate columns (``RATE_COLUMNS``) are Quantities in DN/s as in the
+original; :func:`rate_values` reads them from a table of either form.
 """
 
 from __future__ import annotations
@@ -60,17 +69,163 @@ log = logging.getLogger(__name__)
 
 #: Sky-annulus statistics of :func:`aper_image`: 'mean' (exact-area mean, default) or 'clipped' (the original).
 ANNULUS_STATS = ("mean", "clipped")
+#: What ``xcenter_full``/``ycenter_full`` hold: the final (recentred) centre (default) or the peak (the original).
+CENTER_COLUMNS = ("final", "peak")
+#: Pixels of the sky annulus: those present (default) or the cutout after ``interpolate_replace_nans`` (original).
+SKY_ANNULUS = ("unfilled", "filled")
+#: Pixels of the bkgsub median background: covered ones (default) or every finite pixel, zeros included (original).
+BKG_MEDIANS = ("covered", "all")
+#: The current method (the defaults of aper_one_filter.py and aper_all.py).
+DEFAULT_PHOT = {
+    "annulus_stat": "mean",
+    "center_columns": "final",
+    "sky_annulus": "unfilled",
+    "bkg_median": "covered",
+    "search_whole_image": False,
+}
+#: The original scripts' choice for each step-5 option (``--original``).
+ORIGINAL_PHOT = {
+    "annulus_stat": "clipped",
+    "center_columns": "peak",
+    "sky_annulus": "filled",
+    "bkg_median": "all",
+    "search_whole_image": True,
+}
 
 
-def add_annulus_stat_option(parser) -> None:
-    """``--annulus-stat`` of aper_one_filter.py and aper_all.py."""
+def add_photometry_options(parser) -> None:
+    """The step-5 method options and ``--original`` of aper_one_filter.py and aper_all.py.
+
+    Every option defaults to None so that :func:`photometry_choices` can tell an
+    explicit choice (which wins) from one that ``--original`` or the default fills.
+    """
+    import argparse
+
     parser.add_argument(
         "--annulus-stat",
-        default="mean",
         choices=ANNULUS_STATS,
         help="sky level of the annulus: mean = exact-area mean (default, what the aperture correction assumes); "
-        "clipped = the original's sigma-clipped mean (biased high-flux by a bright star's own rings)",
+        "clipped = the original's sigma-clipped mean (3 sigma, 10 iterations; clips a bright star's own rings, "
+        "fluxes up to 1%% high)",
     )
+    parser.add_argument(
+        "--center-columns",
+        choices=CENTER_COLUMNS,
+        help="what xcenter_full/ycenter_full hold: final = the recentred aperture centre (default), peak = the "
+        "brightest pixel before the recentring, as the original (the peak is always in x_peak/y_peak)",
+    )
+    parser.add_argument(
+        "--sky-annulus",
+        choices=SKY_ANNULUS,
+        help="pixels of the sky annulus: unfilled = the pixels present (default), filled = the cutout after "
+        "interpolate_replace_nans filled its NaNs near the data, as the original (differs only where the "
+        "annulus is partly uncovered)",
+    )
+    parser.add_argument(
+        "--bkg-median",
+        choices=BKG_MEDIANS,
+        help="with --bkgsub, the median of the unsubtracted mosaic added to mean_bkg: covered = over the covered "
+        "(non-zero) pixels (default), all = every finite pixel, zeros included, as the original",
+    )
+    parser.add_argument(
+        "--search-whole-image",
+        action=argparse.BooleanOptionalAction,
+        help="if the star is expected off the image, take the brightest peak of the whole image (the original's "
+        "fallback; default: an error)",
+    )
+    parser.add_argument(
+        "--original",
+        action="store_true",
+        help="the original scripts' step 5: --annulus-stat clipped --center-columns peak --sky-annulus filled "
+        "--bkg-median all --search-whole-image (an option given explicitly still wins)",
+    )
+
+
+def photometry_choices(args) -> dict:
+    """The step-5 method options of parsed arguments, with ``--original`` filling the ones not given.
+
+    Returns
+    -------
+    dict
+        annulus_stat, center_columns, sky_annulus, bkg_median, search_whole_image.
+    """
+    base = dict(ORIGINAL_PHOT) if getattr(args, "original", False) else dict(DEFAULT_PHOT)
+    for k in base:
+        if getattr(args, k, None) is not None:
+            base[k] = getattr(args, k)
+    return base
+
+
+def _check_choices(**choices) -> None:
+    allowed = {"annulus_stat": ANNULUS_STATS, "center_columns": CENTER_COLUMNS, "sky_annulus": SKY_ANNULUS}
+    allowed["bkg_median"] = BKG_MEDIANS
+    for k, v in choices.items():
+        if v not in allowed[k]:
+            raise PhotometryError(f"{k} must be one of {', '.join(allowed[k])}, got {v!r}")
+
+
+#: The count-rate columns (DN/s) of the photometry tables.
+RATE_COLUMNS = (
+    "aperture_sum",
+    "aperture_sum_err",
+    "pix_max",
+    "mean_bkg",
+    "mean_bkg_std",
+    "total_bkg",
+    "aperture_sum_bkgsub",
+    "aperture_sum_bkgsub_err",
+)
+
+
+def rate_unit():
+    """DN/s, the unit of the count-rate columns (astropy's ``u.DN`` per second).
+
+    DN is not a FITS unit, so astropy keeps it in the table's serialized-column
+    metadata instead of TUNITn: ``QTable.read`` gives a Quantity in DN/s and
+    ``Table.read`` a Column with unit DN/s; the ``RATEUNIT`` keyword names it for
+    other FITS readers.
+    """
+    import astropy.units as u
+
+    return u.DN / u.s
+
+
+def rate_values(col) -> np.ndarray:
+    """The values in DN/s of a count-rate column, as a float ndarray, whatever the table's form.
+
+    Parameters
+    ----------
+    col : Quantity, Column, MaskedColumn, array-like or scalar
+        A column (or row value) of a photometry table: a Quantity (``QTable``), a
+        Column with unit DN/s (``Table``), or a plain float column of a table
+        written before the unit came back (taken as DN/s).  Masked entries are NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float values (0-d for a scalar).
+
+    Raises
+    ------
+    PhotometryError
+        The column has a unit that is not a count rate.
+    """
+    import astropy.units as u
+
+    unit = getattr(col, "unit", None)
+    if isinstance(col, u.Quantity):
+        values = col.value
+    else:
+        values = np.ma.filled(np.ma.asarray(col).astype(float), np.nan)
+    values = np.asarray(values, dtype=float)
+    if unit is None:
+        return values
+    # a foreign FITS reader's TUNITn 'DN/s' arrives as an UnrecognizedUnit: parse it with astropy's own format
+    unit = u.Unit(str(unit), parse_strict="silent") if isinstance(unit, u.UnrecognizedUnit) else u.Unit(unit)
+    try:
+        return values * unit.to(rate_unit())
+    except (u.UnitsError, ValueError):
+        raise PhotometryError(f"count-rate column in {unit}, not convertible to DN/s") from None
 
 
 #: The 34 columns of spec 3.8.1, in order.
@@ -229,7 +384,7 @@ class Image:
         return float(proj_plane_pixel_area(self.wcs) * (np.pi / 180.0) ** 2)
 
 
-def read_image(path, raw: bool = False) -> Image:
+def read_image(path, raw: bool = False, keep_zeros: bool = False) -> Image:
     """Read SCI/ERR, PHOTMJSR and the WCS of a mosaic or exposure.
 
     Parameters
@@ -238,6 +393,8 @@ def read_image(path, raw: bool = False) -> Image:
         i2d mosaic, i2d exposure or cal file.
     raw : bool
         Keep MJy/sr (do not divide by PHOTMJSR); zeros are still NaN.
+    keep_zeros : bool
+        Keep the exact zeros of SCI (uncovered pixels of old pipelines) instead of making them NaN.
 
     Returns
     -------
@@ -281,7 +438,8 @@ def read_image(path, raw: bool = False) -> Image:
     if not wcs.has_celestial:
         raise PhotometryError(f"{path}: no celestial WCS in the SCI header")
     photmjsr = float(sci.get("PHOTMJSR", 1.0) or 1.0)
-    data[data == 0] = np.nan
+    if not keep_zeros:
+        data[data == 0] = np.nan
     if not raw:
         data /= photmjsr
         err = err / photmjsr
@@ -412,6 +570,27 @@ def _measure(data, err, x, y, aprad) -> _Measure:
     return _Measure(x, y, phot, stats, valid, nnan, interpolated)
 
 
+def _filled_cutout(data: np.ndarray, x: float, y: float, aprad: float) -> np.ndarray:
+    """The original's cutout after its step 7: NaNs filled when < 10 lie in the aperture's bounding box.
+
+    ``interpolate_replace_nans`` fills every NaN within reach of the kernel, also
+    in the sky annulus, and the original took the annulus statistics on that
+    array; the NaNs are counted in the bounding box of the aperture at the peak
+    (x, y) (``mask.multiply`` makes NaN x 0 a NaN).
+    """
+    from astropy.convolution import Gaussian2DKernel, interpolate_replace_nans
+    from photutils.aperture import CircularAperture
+
+    if not np.isnan(data).any():
+        return data
+    box = CircularAperture((x, y), r=aprad).to_mask(method="exact").multiply(data)
+    if box is None or np.count_nonzero(np.isnan(box)) >= MAX_NAN_INTERPOLATE:
+        return data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return interpolate_replace_nans(data, Gaussian2DKernel(x_stddev=2, y_stddev=2))
+
+
 def aper_image(
     filename,
     filt: str,
@@ -425,6 +604,8 @@ def aper_image(
     search_whole_image: bool = False,
     image: Image | None = None,
     annulus_stat: str = "mean",
+    center_columns: str = "final",
+    sky_annulus: str = "unfilled",
 ):
     """Aperture photometry of the target in one image (spec 3.8.1, with the fixes of the module docstring).
 
@@ -457,14 +638,22 @@ def aper_image(
         Sky level of the annulus: the exact-area mean (default; what the
         aperture correction's sky term assumes) or the original's sigma-clipped
         mean (3 sigma, 10 iterations; biased by the PSF structure of bright stars).
+    center_columns : {'final', 'peak'}
+        What ``xcenter_full``/``ycenter_full`` hold: the final (recentred)
+        aperture centre (default) or, as the original, the peak before the
+        recentring (always in ``x_peak``/``y_peak``).
+    sky_annulus : {'unfilled', 'filled'}
+        Annulus statistics on the pixels present (default) or, as the original,
+        on the cutout whose NaNs ``interpolate_replace_nans`` filled when fewer
+        than 10 NaNs lie in the aperture's bounding box at the peak (the filled
+        pixels next to the data enter a partly uncovered annulus).
 
     Returns
     -------
     astropy.table.QTable (and (ra, dec) if ``return_center``)
         One row, the 34 columns of spec 3.8.1 in order, then ``EXTRA_COLUMNS``.
-        Angles, pixels, times and the pixel area carry astropy units; the
-        count-rate columns are plain floats in DN/s (not a FITS unit; the
-        table written by :func:`aper_one_filter` says so in ``RATEUNIT``).
+        Angles, pixels, times, the pixel area and the count-rate columns
+        (``RATE_COLUMNS``, DN/s) carry astropy units, as in the original.
 
     Raises
     ------
@@ -476,8 +665,7 @@ def aper_image(
     from astropy.table import QTable
     from photutils.aperture import ApertureStats, CircularAnnulus
 
-    if annulus_stat not in ANNULUS_STATS:
-        raise PhotometryError(f"annulus_stat must be one of {', '.join(ANNULUS_STATS)}, got {annulus_stat!r}")
+    _check_choices(annulus_stat=annulus_stat, center_columns=center_columns, sky_annulus=sky_annulus)
     img = image if image is not None else read_image(filename)
     path = img.path
     prim = img.primary
@@ -539,12 +727,13 @@ def aper_image(
     if off_edge or not m.valid:
         apsum = apsum_err = np.nan
 
-    # step 11: background (the data after NaN interpolation is not reused: statistics ignore NaN)
+    # step 11: background (by default the data after NaN interpolation is not reused: statistics ignore NaN)
     annulus = CircularAnnulus((m.x, m.y), r_in=annrad[0], r_out=annrad[1])
+    sky = _filled_cutout(cut.data, x_peak - ox, y_peak - oy, aprad) if sky_annulus == "filled" else cut.data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clip = SigmaClip(sigma=3.0, maxiters=10) if annulus_stat == "clipped" else None
-        bst = ApertureStats(cut.data, annulus, sigma_clip=clip, sum_method="exact")
+        bst = ApertureStats(sky, annulus, sigma_clip=clip, sum_method="exact")
     npix_ann = float(getattr(bst.sum_aper_area, "value", bst.sum_aper_area))
     if not np.isfinite(npix_ann) or npix_ann <= 0 or not np.isfinite(bst.mean):
         raise PhotometryError(
@@ -560,6 +749,8 @@ def aper_image(
     apsum_bkgsub = apsum - total_bkg
     apsum_bkgsub_err = float(np.sqrt(apsum_err**2 + (std_bkg * np.sqrt(area)) ** 2))
     pix_max = float(m.stats.max) if m.stats is not None else np.nan
+    rate = rate_unit()
+    xc_full, yc_full = (x_peak, y_peak) if center_columns == "peak" else (xf, yf)
 
     row = {
         "name": name,
@@ -582,17 +773,17 @@ def aper_image(
         "pixarea": img.pixel_area_sr * u.sr,
         "xcenter": m.x * u.pix,
         "ycenter": m.y * u.pix,
-        "aperture_sum": apsum,
-        "aperture_sum_err": apsum_err,
-        "xcenter_full": xf * u.pix,
-        "ycenter_full": yf * u.pix,
-        "pix_max": pix_max,
-        "mean_bkg": mean_bkg,
-        "mean_bkg_std": std_bkg,
+        "aperture_sum": apsum * rate,
+        "aperture_sum_err": apsum_err * rate,
+        "xcenter_full": xc_full * u.pix,
+        "ycenter_full": yc_full * u.pix,
+        "pix_max": pix_max * rate,
+        "mean_bkg": mean_bkg * rate,
+        "mean_bkg_std": std_bkg * rate,
         "aperture_area": area * u.pix**2,
-        "total_bkg": total_bkg,
-        "aperture_sum_bkgsub": apsum_bkgsub,
-        "aperture_sum_bkgsub_err": apsum_bkgsub_err,
+        "total_bkg": total_bkg * rate,
+        "aperture_sum_bkgsub": apsum_bkgsub * rate,
+        "aperture_sum_bkgsub_err": apsum_bkgsub_err * rate,
         "x_offset_from_expected": x_off * u.pix,
         "y_offset_from_expected": y_off * u.pix,
         "photmjysr": img.photmjsr,  # (MJy/sr) / (DN/s): not a FITS unit string
@@ -962,6 +1153,9 @@ def aper_one_filter(
     options: dict | None = None,
     annulus_stat: str = "mean",
     allow_missing: bool = False,
+    center_columns: str = "final",
+    sky_annulus: str = "unfilled",
+    bkg_median: str = "covered",
 ) -> FilterResult:
     """Photometry of every image of one (star type, filter) (spec 3.8.2) and its table.
 
@@ -984,8 +1178,11 @@ def aper_one_filter(
     skip_bad : bool
         Report and skip images that fail (missing star, corrupt file) instead of raising;
         they are listed in the table metadata (``NFAILED``, ``FAILED``).
-    search_whole_image, annulus_stat
+    search_whole_image, annulus_stat, center_columns, sky_annulus
         See :func:`aper_image`.
+    bkg_median : {'covered', 'all'}
+        Pixels of the median background that ``bkgsub`` adds to ``mean_bkg``
+        (:func:`median_background`; 'all' is the original's).
     write : bool
         Write ``<type>/<F><ext>_eefrac<e>_phot.fits`` (atomically).
     options : dict or None
@@ -1014,6 +1211,9 @@ def aper_one_filter(
 
     root = Path(root)
     filt = str(filt).upper()
+    _check_choices(
+        annulus_stat=annulus_stat, center_columns=center_columns, sky_annulus=sky_annulus, bkg_median=bkg_median
+    )
     if indivmos and bkgsub:
         raise PhotometryError("--indivmos cannot be combined with --bkgsub")
     apfile = Path(apcorr_file) if apcorr_file is not None else default_apcorr_file(root)
@@ -1059,7 +1259,7 @@ def aper_one_filter(
                     if sname not in centres:
                         raise PhotometryError(f"{f}: set {sname!r} is not in the mosaic photometry table")
                     override = centres[sname]
-                bkg_median = median_background(_unsubtracted_name(f)) if bkgsub else 0.0
+                bkg_level = median_background(_unsubtracted_name(f), bkg_median) if bkgsub else 0.0
                 with write_errors(figfinal):
                     t = aper_image(
                         f,
@@ -1073,9 +1273,11 @@ def aper_one_filter(
                         search_whole_image=search_whole_image,
                         image=img,
                         annulus_stat=annulus_stat,
+                        center_columns=center_columns,
+                        sky_annulus=sky_annulus,
                     )
                 t["filename"] = [_relative(f, root)]
-                t["mean_bkg"] += bkg_median
+                t["mean_bkg"] += bkg_level * rate_unit()
                 rows.append(t)
                 if figtmp is not None:
                     os.replace(figtmp, out.stage(figfinal))
@@ -1099,6 +1301,11 @@ def aper_one_filter(
         table.meta["PHOTEXT"] = ext or "default"
         table.meta["APCORFIL"] = apfile.name
         table.meta["ANNSTAT"] = (annulus_stat, "sky annulus statistic (mean or clipped)")
+        table.meta["CENTCOLS"] = (center_columns, "xcenter_full/ycenter_full: final or peak")
+        table.meta["SKYANN"] = (sky_annulus, "sky annulus: unfilled or filled (NaNs filled)")
+        if bkgsub:
+            table.meta["BKGMED"] = (bkg_median, "bkgsub median background: covered or all")
+        table.meta["WHOLEIMG"] = (bool(search_whole_image), "whole-image peak search if star off the image")
         table.meta["NFAILED"] = len(failed)
         if failed:
             table.meta["FAILED"] = "; ".join(_relative(Path(f), root) for f, _ in failed)
@@ -1106,7 +1313,7 @@ def aper_one_filter(
         table.meta["NMISSING"] = (len(missing), "set directories without their image (left out)")
         if missing:
             table.meta["MISSING"] = "; ".join(_relative(m, root) for m in missing)
-        table.meta["RATEUNIT"] = ("DN/s", "unit of the count-rate columns")
+        table.meta["RATEUNIT"] = ("DN/s", "unit of the count-rate columns (astropy units)")
         table.meta["CRDS_CTX"] = ",".join(sorted(c for c in contexts if c)) or "offline"
         if write:
             path = phot_table_path(
@@ -1116,7 +1323,10 @@ def aper_one_filter(
             notes += [f"missing: {m}" for m in missing]
             notes.append(crds_note(contexts))
             prov = provenance("aper_one_filter", inputs=[apfile, *files], options=options or {}, notes=notes)
-            with write_errors(path):
+            with write_errors(path), warnings.catch_warnings():
+                # DN/s is not a FITS unit: astropy keeps it in its column metadata (read back by astropy) and
+                # says so each time; RATEUNIT names it for other readers
+                warnings.filterwarnings("ignore", message="The unit 'DN / s' could not be saved")
                 write_table(table, out.stage(path), "fits", prov)
     return FilterResult(table, path, failed, len(files), missing)
 
@@ -1137,9 +1347,19 @@ def crds_note(contexts) -> str:
     return "CRDS context of the inputs: " + ", ".join(ctx)
 
 
-def median_background(path) -> float:
-    """Median of a mosaic in DN/s over its covered (non-zero, finite) pixels."""
-    img = read_image(path)
+def median_background(path, pixels: str = "covered") -> float:
+    """Median of a mosaic in DN/s.
+
+    Parameters
+    ----------
+    path : str or Path
+        The unsubtracted mosaic.
+    pixels : {'covered', 'all'}
+        Over the covered (non-zero, finite) pixels (default), or over every finite
+        pixel, exact zeros included, as the original's ``nanmedian``.
+    """
+    _check_choices(bkg_median=pixels)
+    img = read_image(path, keep_zeros=pixels == "all")
     vals = img.data[np.isfinite(img.data)]
     if vals.size == 0:
         raise PhotometryError(f"{path}: no valid pixels for the median background")
@@ -1177,7 +1397,7 @@ def _aper_job(args) -> dict:
     """Run one aper_all job; never raises for bad inputs (the error is returned)."""
     import time
 
-    root, startype, filt, bkgsub, eefraction, apcorr_file, png, options, annulus_stat, allow_missing = args
+    root, startype, filt, bkgsub, eefraction, apcorr_file, png, options, method, allow_missing = args
     t0 = time.time()
     job = {"startype": startype, "filter": filt, "bkgsub": bkgsub, "skipped": False, "missing": []}
     if not input_files(root, startype, filt, bkgsub):
@@ -1194,8 +1414,8 @@ def _aper_job(args) -> dict:
             # a bad mosaic fails its table (the previous one stays) unless gaps are allowed
             skip_bad=allow_missing,
             options=options,
-            annulus_stat=annulus_stat,
             allow_missing=allow_missing,
+            **method,
         )
     except PhotometryError as exc:
         return {**job, "ok": False, "error": str(exc), "failed": [], "n": 0, "seconds": time.time() - t0}
@@ -1222,6 +1442,10 @@ def aper_all(
     options: dict | None = None,
     annulus_stat: str = "mean",
     allow_missing: bool = False,
+    center_columns: str = "final",
+    sky_annulus: str = "unfilled",
+    bkg_median: str = "covered",
+    search_whole_image: bool = False,
 ) -> list[dict]:
     """Photometry of a whole campaign (spec 3.9, all star types).
 
@@ -1233,8 +1457,8 @@ def aper_all(
         Star-type directories (default the three types).
     filters : sequence of str or None
         Restrict to these filters.
-    eefraction, apcorr_file, png, annulus_stat
-        See :func:`aper_one_filter` and :func:`aper_image`.
+    eefraction, apcorr_file, png, annulus_stat, center_columns, sky_annulus, bkg_median, search_whole_image
+        See :func:`aper_one_filter` and :func:`aper_image` (``ORIGINAL_PHOT`` holds the original's choices).
     jobs : int
         Parallel processes (>= 1; they die with this process, :func:`absflux.procs.run_pool`).
     progress : bool
@@ -1265,6 +1489,14 @@ def aper_all(
     root = Path(root)
     if int(jobs) < 1:
         raise PhotometryError(f"--jobs must be >= 1, got {jobs}")
+    method = {
+        "annulus_stat": annulus_stat,
+        "center_columns": center_columns,
+        "sky_annulus": sky_annulus,
+        "bkg_median": bkg_median,
+        "search_whole_image": bool(search_whole_image),
+    }
+    _check_choices(**{k: v for k, v in method.items() if k != "search_whole_image"})
     apfile = Path(apcorr_file) if apcorr_file is not None else default_apcorr_file(root)
     read_apcorr_table(apfile)
     todo = aper_all_jobs(root, types, filters)
@@ -1279,7 +1511,7 @@ def aper_all(
             f"{root}: {missing_message(missing, root)} (step 1 did not finish these sets; "
             "--allow-missing measures the others and records the gap)"
         )
-    args = [(root, t, f, b, eefraction, apfile, png, options, annulus_stat, allow_missing) for t, f, b in todo]
+    args = [(root, t, f, b, eefraction, apfile, png, options, method, allow_missing) for t, f, b in todo]
     bar = tqdm(total=len(args), desc="aper_all", unit="job", disable=not progress)
     try:
         results = run_pool(_aper_job, args, jobs, on_result=lambda _: bar.update(1))
@@ -1323,7 +1555,9 @@ def truth_comparison(
             if not path.is_file():
                 continue
             ph = Table.read(path)
-            for r in ph:
+            sums = rate_values(ph["aperture_sum_bkgsub"])
+            errs = rate_values(ph["aperture_sum_bkgsub_err"])
+            for r, asum, aerr in zip(ph, sums, errs, strict=True):
                 h = fits.getheader(root / str(r["filename"]))
                 token = f"jw{h['PROGRAM']}{h['OBSERVTN']}{h['VISIT']}"
                 sel = (tokens == token) & (np.asarray(truth["filter"]) == f)
@@ -1331,8 +1565,8 @@ def truth_comparison(
                     continue
                 tr = truth[sel]
                 inj = float(np.mean(tr["total_rate"] * tr["pixel_area_sr"] / C.MOSAIC_PIXEL_AREA_SR))
-                meas = float(r["aperture_sum_bkgsub"]) * float(r["apcorr"])
-                err = float(r["aperture_sum_bkgsub_err"]) * float(r["apcorr"])
+                meas = float(asum) * float(r["apcorr"])
+                err = float(aerr) * float(r["apcorr"])
                 rows.append(
                     (t, f, str(r["dataset"]), str(r["subarray"]), meas, inj, meas / inj, err / inj, (meas - inj) / err)
                 )

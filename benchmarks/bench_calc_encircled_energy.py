@@ -44,7 +44,7 @@ def original_loop(mosaics, filt, center, radii, annulus):
         out.append(
             np.array(
                 [
-                    float(aper_image(m, filt, r, annulus, 1.0, override_center=center)["aperture_sum_bkgsub"][0])
+                    aper_image(m, filt, r, annulus, 1.0, override_center=center)["aperture_sum_bkgsub"][0].value
                     for r in radii
                 ]
             )

@@ -48,6 +48,9 @@ STEP3 = [
 ]
 STEP5 = [
     ("annulus: sigma-clipped mean", ["--annulus-stat", "clipped"]),
+    ("centre columns: peak", ["--center-columns", "peak"]),
+    ("sky annulus: filled cutout", ["--sky-annulus", "filled"]),
+    ("bkgsub median: all pixels", ["--bkg-median", "all"]),
     ("all (--original)", ["--original"]),
 ]
 STEP6 = [

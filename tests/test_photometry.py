@@ -56,8 +56,8 @@ def test_uniform_disk_exact_area(tmp_path):
     img = uniform_disk(SHAPE, x0, y0, 20.0, v)
     f = synthetic_mosaic(tmp_path / "disk_i2d.fits", img, star_xy=(x0, y0), photmjsr=1.0)
     t = aper_image(f, "F770W", 6.3, (25.0, 30.0), 1.0, override_center=(261.2178, 60.4308))
-    assert float(t["aperture_sum"][0]) == pytest.approx(v * np.pi * 6.3**2, rel=1e-6)
-    assert float(t["mean_bkg"][0]) == pytest.approx(0.0, abs=1e-9)
+    assert t["aperture_sum"][0].value == pytest.approx(v * np.pi * 6.3**2, rel=1e-6)
+    assert t["mean_bkg"][0].value == pytest.approx(0.0, abs=1e-9)
     assert float(t["aperture_area"][0].value) == pytest.approx(np.pi * 6.3**2)
     assert float(t["xcenter_full"][0].value) == pytest.approx(x0, abs=1e-6)
     assert float(t["ycenter_full"][0].value) == pytest.approx(y0, abs=1e-6)
@@ -80,11 +80,11 @@ def test_gaussian_subpixel_position_and_flux(tmp_path):
     # exact apertures on a pixel-integrated Gaussian measure the Gaussian convolved twice with the
     # pixel box: sigma_eff^2 = sigma^2 + 2/12
     ee = 1 - np.exp(-(r**2) / (2 * (sig**2 + 1 / 6)))
-    assert float(row["aperture_sum_bkgsub"]) == pytest.approx(flux * ee, rel=3e-3)
+    assert row["aperture_sum_bkgsub"].value == pytest.approx(flux * ee, rel=3e-3)
     t = aper_image(f, "F770W", r, (15.0, 20.0), 1.25, override_center=(261.2178, 60.4308))
     assert float(t["xcenter_full"][0].value) == pytest.approx(x0, abs=1e-6)
-    assert float(t["aperture_sum_bkgsub"][0]) == pytest.approx(flux * ee, rel=3e-3)
-    assert float(row["mean_bkg"]) == pytest.approx(sky, rel=1e-4)
+    assert t["aperture_sum_bkgsub"][0].value == pytest.approx(flux * ee, rel=3e-3)
+    assert row["mean_bkg"].value == pytest.approx(sky, rel=1e-4)
     assert float(row["photmjysr"]) == pytest.approx(0.27)
     assert row["apcorr"] == 1.25 and row["name"] == "BD+60 1753" and row["filter"] == "F770W"
     assert abs(float(row["x_offset_from_expected"].value)) < 0.6 and abs(float(row["x_peak"].value) - x0) <= 0.5
@@ -107,11 +107,11 @@ def test_annulus_mean_is_the_exact_area_mean_and_clipping_is_biased(tmp_path):
     area = np.pi * (14.0**2 - 8.0**2)
     expect = sky + (ring * np.pi * (12.0**2 - 10.0**2) + 500.0 * len(hot)) / area
     t = aper_image(f, "F770W", 4.0, (8.0, 14.0), 1.0, override_center=centre)
-    assert float(t["mean_bkg"][0]) == pytest.approx(expect, rel=1e-6)
+    assert t["mean_bkg"][0].value == pytest.approx(expect, rel=1e-6)
     star = 1.0e5 * (1 - np.exp(-(4.0**2) / (2 * (1.0 + 1 / 6))))
-    assert float(t["aperture_sum_bkgsub"][0]) == pytest.approx(star + (sky - expect) * np.pi * 16.0, rel=1e-3)
+    assert t["aperture_sum_bkgsub"][0].value == pytest.approx(star + (sky - expect) * np.pi * 16.0, rel=1e-3)
     clipped = aper_image(f, "F770W", 4.0, (8.0, 14.0), 1.0, override_center=centre, annulus_stat="clipped")
-    assert float(clipped["mean_bkg"][0]) < expect - 3.0
+    assert clipped["mean_bkg"][0].value < expect - 3.0
     with pytest.raises(PhotometryError, match="annulus_stat must be one of mean, clipped"):
         aper_image(f, "F770W", 4.0, (8.0, 14.0), 1.0, annulus_stat="median")
 
@@ -122,29 +122,29 @@ def test_star_near_edge(tmp_path):
     img = gaussian_star(SHAPE, 4.2, 60.0, 5e3, sig) + 1.0
     f = synthetic_mosaic(tmp_path / "edge_i2d.fits", img, star_xy=(4.2, 60.0))
     t = aper_image(f, "F770W", 5.0, (8.0, 12.0), 1.0)
-    assert np.isnan(float(t["aperture_sum"][0]))
-    assert np.isnan(float(t["aperture_sum_bkgsub"][0]))
+    assert np.isnan(t["aperture_sum"][0].value)
+    assert np.isnan(t["aperture_sum_bkgsub"][0].value)
     t = aper_image(f, "F770W", 3.5, (8.0, 12.0), 1.0)
-    assert np.isfinite(float(t["aperture_sum_bkgsub"][0]))
+    assert np.isfinite(t["aperture_sum_bkgsub"][0].value)
     assert 0.4 < float(t["annulus_fraction"][0]) < 0.8
-    assert float(t["mean_bkg"][0]) == pytest.approx(1.0, abs=0.02)
+    assert t["mean_bkg"][0].value == pytest.approx(1.0, abs=0.02)
 
 
 def test_nans_few_are_interpolated_many_invalidate(tmp_path):
     x0, y0, flux, sig = 70.0, 60.0, 1e4, 2.0
     base = gaussian_star(SHAPE, x0, y0, flux, sig) + 2.0
-    ref = float(aper_image(synthetic_mosaic(tmp_path / "ref.fits", base), "F770W", 4, (12, 16), 1)["aperture_sum"][0])
+    ref = aper_image(synthetic_mosaic(tmp_path / "ref.fits", base), "F770W", 4, (12, 16), 1)["aperture_sum"][0].value
     few = base.copy()
     few[60, 73] = few[57, 70] = few[63, 69] = np.nan  # 3 px from the centre
     t = aper_image(synthetic_mosaic(tmp_path / "few.fits", few), "F770W", 4, (12, 16), 1)
     assert bool(t["nan_interpolated"][0]) and int(t["nan_in_aperture"][0]) == 3
-    assert float(t["aperture_sum"][0]) == pytest.approx(ref, rel=1e-2)
+    assert t["aperture_sum"][0].value == pytest.approx(ref, rel=1e-2)
     many = base.copy()
     many[62:65, 66:73] = np.nan  # 21 pixels in the aperture
     t = aper_image(
         synthetic_mosaic(tmp_path / "many.fits", many), "F770W", 4, (12, 16), 1, override_center=(261.2178, 60.4308)
     )
-    assert int(t["nan_in_aperture"][0]) >= 10 and np.isnan(float(t["aperture_sum"][0]))
+    assert int(t["nan_in_aperture"][0]) >= 10 and np.isnan(t["aperture_sum"][0].value)
 
 
 def test_nans_outside_aperture_are_not_counted(tmp_path):
@@ -156,7 +156,7 @@ def test_nans_outside_aperture_are_not_counted(tmp_path):
         synthetic_mosaic(tmp_path / "corner.fits", img), "F770W", 4.0, (12, 16), 1, override_center=(261.2178, 60.4308)
     )
     assert int(t["nan_in_aperture"][0]) == 0 and not bool(t["nan_interpolated"][0])
-    assert np.isfinite(float(t["aperture_sum"][0]))
+    assert np.isfinite(t["aperture_sum"][0].value)
 
 
 def test_star_missing_or_off_image(tmp_path):
@@ -261,7 +261,7 @@ def test_aper_one_filter_table(tmp_path):
     assert list(t["dataset"]) == ["BD+60 1753_set10", "BD+60 1753_set1", "HD 2811_set1"]
     for row in t:
         exp = rates[row["dataset"]] * (1 - np.exp(-(3.0**2) / (2 * (1.4**2 + 1 / 6))))
-        assert float(row["aperture_sum_bkgsub"]) == pytest.approx(exp, rel=5e-3)
+        assert row["aperture_sum_bkgsub"].value == pytest.approx(exp, rel=5e-3)
         assert float(row["apcorr"]) == pytest.approx(1.4) and float(row["aprad"].value) == pytest.approx(3.0)
         assert (tmp_path / row["filename"]).is_file()
     back = Table.read(res.path)
@@ -270,7 +270,7 @@ def test_aper_one_filter_table(tmp_path):
     assert len(pngs) == 3
     # bkgsub: mean_bkg gets the median of the non-bkgsub mosaic back (4 DN/s), sums unchanged
     rb = aper_one_filter(tmp_path, "ADwarfs", "F770W", bkgsub=True, png=False)
-    assert np.allclose([float(v) for v in rb.table["mean_bkg"]], 4.0, atol=0.05)
+    assert np.allclose(rb.table["mean_bkg"].value, 4.0, atol=0.05)
     assert rb.path.name == "F770W_bkgsub_eefrac0.7_phot.fits"
 
 
@@ -379,6 +379,141 @@ def test_aper_all_reports_failures_and_goes_on(tmp_path):
     (empty / "ADwarfs" / "F770W").mkdir(parents=True)
     e = _one_line_error(_run("aper_all.py", "--root", empty, "--apcorr", ap, "--no-progress"))
     assert "no mosaics found" in e
+
+
+# --------------------------------------------------------------------------
+# units of the tables (as the original's) and their readers
+# --------------------------------------------------------------------------
+def _table_pair(tmp_path):
+    """A table as step 5 writes it (DN/s columns) and its unitless copy (older tables) under another root."""
+    from absflux.photometry import RATE_COLUMNS
+
+    _tree(tmp_path / "new")
+    ap = _apcorr_file(tmp_path / "ApCor" / "jwst_miri_apcorr_flight_t.fits")
+    new = aper_one_filter(tmp_path / "new", "ADwarfs", "F770W", bkgsub=True, apcorr_file=ap, png=False).path
+    old = tmp_path / "old" / new.relative_to(tmp_path / "new")
+    t = Table.read(new)
+    for c in RATE_COLUMNS:
+        t[c] = np.asarray(t[c], float)  # a plain float column, as written before the unit came back
+    old.parent.mkdir(parents=True)
+    t.write(old)
+    return new, old
+
+
+def test_rate_columns_carry_dn_per_s_and_read_back(tmp_path):
+    """The eight count-rate columns (and the others the original had) carry units, read back by plain astropy."""
+    import warnings
+
+    import astropy.units as u
+    from astropy.table import QTable
+
+    from absflux.photometry import RATE_COLUMNS
+
+    new, _ = _table_pair(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reading must not warn (DN is not a FITS unit, astropy's metadata has it)
+        q = QTable.read(new)
+        t = Table.read(new)
+    v = QTable.read(new)["aperture_sum"].value
+    assert type(v) is np.ndarray and v.dtype.kind == "f" and np.all(v > 0)
+    for c in RATE_COLUMNS:
+        assert q[c].unit == u.DN / u.s and t[c].unit == u.DN / u.s, c
+    units = {"ra_deg": u.deg, "tgroup": u.s, "timemid": u.day, "aprad": u.pix, "annrad2": u.pix, "pixarea": u.sr}
+    units |= {"xcenter_full": u.pix, "aperture_area": u.pix**2, "x_offset_from_expected": u.pix}
+    for c, unit in units.items():
+        assert q[c].unit == unit, c
+    assert t.meta["RATEUNIT"] == "DN/s"
+
+
+def test_rate_values_accepts_every_form():
+    import astropy.units as u
+    from astropy.table import Column, MaskedColumn
+
+    from absflux.photometry import rate_values
+
+    exp = np.array([1.0, 2.0])
+    for col in (
+        exp * u.DN / u.s,
+        [3600.0, 7200.0] * u.DN / u.hour,
+        Column(exp, unit="DN / s"),
+        Column(exp),
+        [1, 2],
+        Column(exp, unit=u.UnrecognizedUnit("DN/s")),  # a foreign writer's TUNITn
+    ):
+        got = rate_values(col)
+        assert type(got) is np.ndarray and np.allclose(got, exp), col
+    m = rate_values(MaskedColumn([1.0, 2.0], mask=[False, True]))
+    assert m[0] == 1.0 and np.isnan(m[1])
+    assert float(rate_values(Table({"a": exp * 2})[0]["a"])) == 2.0
+    with pytest.raises(PhotometryError, match="not convertible to DN/s"):
+        rate_values(exp * u.Jy)
+
+
+def test_later_steps_give_the_same_numbers_on_old_and_new_tables(tmp_path):
+    """Steps 6-9 (calfactors, and through it timedep/subarrays) and the figure readers: unit or no unit."""
+    import importlib.util
+
+    from absflux import calfactors as CF
+    from absflux.photometry import RATE_COLUMNS
+
+    new, old = _table_pair(tmp_path)
+    models = Table({"name": [C.canonical_name(n) for n in ("BD+60 1753", "HD 2811")], "F770W": [0.5, 0.25]})
+    pn, po = CF.read_phot_table(new, 0.7, "bkg"), CF.read_phot_table(old, 0.7, "bkg")
+    for c in RATE_COLUMNS:
+        assert pn[c].unit is None and np.array_equal(np.asarray(pn[c]), np.asarray(po[c])), c
+    for xaxis in ("mflux", "rate", "welldepth", "bkg"):
+        # the step's reader, and a table read by plain astropy handed to the calibration code
+        for tn, to in (
+            (CF.read_phot_table(new, 0.7, xaxis), CF.read_phot_table(old, 0.7, xaxis)),
+            (Table.read(new), Table.read(old)),
+        ):
+            cn = CF.calfactors_from_phot(tn, "F770W", "ADwarfs", models, xaxis, None, 0.0)
+            co = CF.calfactors_from_phot(to, "F770W", "ADwarfs", models, xaxis, None, 0.0)
+            assert len(cn) == 3
+            for c in ("x", "calfac", "calfac_unc"):
+                assert np.array_equal(np.asarray(cn[c], float), np.asarray(co[c], float)), (xaxis, c)
+    spec = importlib.util.spec_from_file_location("plot_dither_pos", REPO / "Plotting" / "plot_dither_pos.py")
+    dith = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dith)
+    got = [dith.collect(root, "F770W", "_bkgsub")[:4] for root in (tmp_path / "new", tmp_path / "old")]
+    for a, b in zip(*got, strict=True):
+        assert a.size == 3 and np.array_equal(a, b, equal_nan=True)
+
+
+def test_original_switch_selects_every_original_choice_and_explicit_options_win():
+    import argparse
+
+    from absflux.photometry import DEFAULT_PHOT, ORIGINAL_PHOT, add_photometry_options, photometry_choices
+
+    def parse(*argv):
+        p = argparse.ArgumentParser()
+        add_photometry_options(p)
+        return photometry_choices(p.parse_args(argv))
+
+    assert parse() == DEFAULT_PHOT
+    assert parse("--original") == ORIGINAL_PHOT
+    assert set(ORIGINAL_PHOT.values()) == {"clipped", "peak", "filled", "all", True}
+    assert parse("--original", "--annulus-stat", "mean")["annulus_stat"] == "mean"
+    assert parse("--original", "--no-search-whole-image")["search_whole_image"] is False
+    assert parse("--center-columns", "peak") == DEFAULT_PHOT | {"center_columns": "peak"}
+
+
+def test_center_columns_peak_and_filled_annulus(tmp_path):
+    """center_columns='peak': xcenter_full/ycenter_full = x_peak/y_peak; 'filled' fills a partly uncovered annulus."""
+    x0, y0 = 60.3, 55.7
+    img = gaussian_star(SHAPE, x0, y0, 5000.0, 1.4) + 1.0 + 0.01 * np.arange(SHAPE[1])[None, :]
+    img[:, 68:] = np.nan  # uncovered columns cross the annulus [10, 14] px
+    f = synthetic_mosaic(tmp_path / "m_i2d.fits", img, star_xy=(x0, y0))
+    final = aper_image(f, "F770W", 3.0, (10.0, 14.0), 1.0)
+    peak = aper_image(f, "F770W", 3.0, (10.0, 14.0), 1.0, center_columns="peak", sky_annulus="filled")
+    assert final["xcenter_full"][0] != final["x_peak"][0]  # recentred
+    assert final["xcenter_full"][0].value == pytest.approx(x0, abs=0.2)
+    assert (peak["xcenter_full"][0], peak["ycenter_full"][0]) == (final["x_peak"][0], final["y_peak"][0])
+    assert peak["ra_deg"][0] == final["ra_deg"][0] and peak["aperture_sum"][0] == final["aperture_sum"][0]
+    # the interpolated pixels beyond the edge enter the annulus (tests/test_original_step5.py checks the value)
+    assert final["annulus_fraction"][0] < 1 and peak["mean_bkg"][0] != final["mean_bkg"][0]
+    with pytest.raises(PhotometryError, match="center_columns must be one of final, peak"):
+        aper_image(f, "F770W", 3.0, (10.0, 14.0), 1.0, center_columns="centroid")
 
 
 def test_help_of_the_scripts():
