@@ -28,6 +28,41 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
+def add_original_switch(parser, step: str, implied: dict) -> None:
+    """``--original``: select every original choice of a step; the help lists the options it implies.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    step : str
+        For the help text ("step 3").
+    implied : dict
+        {option dest: the original's value}; ``True`` stands for a flag.
+    """
+    opts = " ".join(f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in implied.items())
+    parser.add_argument(
+        "--original",
+        action="store_true",
+        help=f"the original scripts' {step}: {opts} (an option given explicitly still wins)",
+    )
+
+
+def resolve_choices(args, defaults: dict, original: dict) -> dict:
+    """The method choices of parsed arguments: the defaults, or the original's with ``--original``;
+    every option given explicitly (not None) wins.
+
+    Returns
+    -------
+    dict
+        {option dest: value} for every key of ``defaults``.
+    """
+    out = dict(original) if getattr(args, "original", False) else dict(defaults)
+    for k in out:
+        if getattr(args, k, None) is not None:
+            out[k] = getattr(args, k)
+    return out
+
+
 def oserror_message(exc: OSError) -> str:
     """``<file>: <reason>`` for an OSError (the file named when the error knows it)."""
     where = exc.filename if exc.filename is not None else "output"

@@ -108,12 +108,9 @@ def add_ee_options(parser) -> None:
         help="far sky annulus: unfilled = clipped mean of the pixels present (default), filled = on the cutout "
         "whose NaNs interpolate_replace_nans filled, as the original (differs on partly uncovered mosaics)",
     )
-    parser.add_argument(
-        "--original",
-        action="store_true",
-        help="the original scripts' step 3: --ee-norm original --ee-centre peak --model-ee profile "
-        "--sky-annulus filled (an option given explicitly still wins)",
-    )
+    from .cli import add_original_switch
+
+    add_original_switch(parser, "step 3", ORIGINAL_EE)
 
 
 def ee_choices(args) -> dict:
@@ -124,11 +121,9 @@ def ee_choices(args) -> dict:
     dict
         ee_norm, ee_centre, model_ee, sky_annulus.
     """
-    base = dict(ORIGINAL_EE) if getattr(args, "original", False) else dict(DEFAULT_EE)
-    for k in base:
-        if getattr(args, k, None) is not None:
-            base[k] = getattr(args, k)
-    return base
+    from .cli import resolve_choices
+
+    return resolve_choices(args, DEFAULT_EE, ORIGINAL_EE)
 
 
 class EEError(ValueError):

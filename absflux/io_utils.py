@@ -291,6 +291,19 @@ def is_stale_temporary(path) -> bool:
     return bool(m) and not _pid_alive(int(m.group("pid")))
 
 
+def remove_quietly(path) -> bool:
+    """Remove a file or a folder tree; False (and no exception) when it cannot be removed."""
+    p = Path(path)
+    try:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    except OSError:
+        return False
+    return True
+
+
 def clean_stale_temporaries(directory, recursive: bool = False) -> list[Path]:
     """Remove the temporaries (files and staging directories) of dead processes in ``directory``.
 
@@ -312,13 +325,7 @@ def clean_stale_temporaries(directory, recursive: bool = False) -> list[Path]:
     removed = []
     it = directory.rglob(".*") if recursive else directory.glob(".*")
     for p in sorted(it):
-        if not is_stale_temporary(p):
-            continue
-        with contextlib.suppress(OSError):
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
+        if is_stale_temporary(p) and remove_quietly(p):
             removed.append(p)
     if removed:
         log.info(

@@ -133,12 +133,9 @@ def add_photometry_options(parser) -> None:
         help="if the star is expected off the image, take the brightest peak of the whole image (the original's "
         "fallback; default: an error)",
     )
-    parser.add_argument(
-        "--original",
-        action="store_true",
-        help="the original scripts' step 5: --annulus-stat clipped --center-columns peak --sky-annulus filled "
-        "--bkg-median all --search-whole-image (an option given explicitly still wins)",
-    )
+    from .cli import add_original_switch
+
+    add_original_switch(parser, "step 5", ORIGINAL_PHOT)
 
 
 def photometry_choices(args) -> dict:
@@ -149,11 +146,9 @@ def photometry_choices(args) -> dict:
     dict
         annulus_stat, center_columns, sky_annulus, bkg_median, search_whole_image.
     """
-    base = dict(ORIGINAL_PHOT) if getattr(args, "original", False) else dict(DEFAULT_PHOT)
-    for k in base:
-        if getattr(args, k, None) is not None:
-            base[k] = getattr(args, k)
-    return base
+    from .cli import resolve_choices
+
+    return resolve_choices(args, DEFAULT_PHOT, ORIGINAL_PHOT)
 
 
 def _check_choices(**choices) -> None:

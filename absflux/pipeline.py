@@ -32,6 +32,7 @@ from .io_utils import (
     atomic_path,
     atomic_write_text,
     clean_stale_temporaries,
+    remove_quietly,
     write_error,
 )
 
@@ -422,11 +423,7 @@ def tidy_folder(folder: Path) -> list[Path]:
         for p in sorted(folder.glob(".part_*")) + sorted(folder.glob(f"{STAGING_PREFIX}*")):
             if _STAGING_OURS.match(p.name):
                 continue  # this version's: removed above when its process is dead
-            with contextlib.suppress(OSError):
-                if p.is_dir() and not p.is_symlink():
-                    shutil.rmtree(p)
-                else:
-                    p.unlink()
+            if remove_quietly(p):
                 removed.append(p)
     return removed
 

@@ -23,6 +23,7 @@ from astropy.io import fits
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fault_tools import (  # noqa: E402
+    alive,
     assert_no_processes,
     assert_one_line_error,
     clone_tree,
@@ -228,14 +229,6 @@ def test_two_runs_on_one_set_do_not_collide(reduced, tmp_path):
 # --------------------------------------------------------------------------
 # Defect 6: --jobs 2, parent killed: the workers die too and write nothing more
 # --------------------------------------------------------------------------
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_kill9_parent_of_workers(campaign, tmp_path):
     root = clone_tree(campaign, tmp_path / "tiny")
     hashes = _uncal_hashes(root)
@@ -245,7 +238,7 @@ def test_kill9_parent_of_workers(campaign, tmp_path):
     assert busy, proc.stderr.read() if proc.poll() is not None else "the two workers never started"
     workers = descendants(proc.pid)
     kill9(proc)
-    assert wait_for(lambda: not any(_alive(p) for p in workers), timeout=30), [p for p in workers if _alive(p)]
+    assert wait_for(lambda: not any(alive(p) for p in workers), timeout=30), [p for p in workers if alive(p)]
     snapshot = _files(root)
     time.sleep(3)
     assert _files(root) == snapshot  # nothing written after the workers died

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from fault_tools import alive as _alive  # noqa: E402
 from fault_tools import descendants, wait_for  # noqa: E402
 
 from absflux.procs import run_pool  # noqa: E402
@@ -70,11 +71,3 @@ def test_workers_die_with_the_parent(tmp_path, sig):
             os.kill(w, signal.SIGKILL)
         if p.poll() is None:
             p.kill()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
