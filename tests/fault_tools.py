@@ -196,6 +196,18 @@ def mounts_available() -> bool:
     return r.returncode == 0
 
 
+def mount_full_command(folder, free_kb: int) -> str:
+    """Shell command (for a private mount namespace): put a tmpfs over ``folder`` holding its current content
+    plus ``free_kb`` kB of room; the content is carried over through a ``mktemp -d`` folder."""
+    import shlex
+
+    d = shlex.quote(str(folder))
+    return (
+        f'size=$(( $(du -sk {d} | cut -f1) + {int(free_kb)} + 64 ))k; keep=$(mktemp -d); cp -a {d}/. "$keep"/; '
+        f'mount -t tmpfs -o size=$size tmpfs {d}; cp -a "$keep"/. {d}/; rm -rf "$keep"'
+    )
+
+
 def run_script_mounted(script: str, *args, readonly=(), full=(), timeout: float = 900, env=None):
     """Run a script in a private mount namespace where folders are read-only or (nearly) full.
 
@@ -211,14 +223,7 @@ def run_script_mounted(script: str, *args, readonly=(), full=(), timeout: float 
     """
     import shlex
 
-    cmds = []
-    for i, (d, free_kb) in enumerate(full):
-        d = shlex.quote(str(d))
-        keep = f"/tmp/.fault_keep_{os.getpid()}_{i}"
-        cmds.append(
-            f"size=$(( $(du -sk {d} | cut -f1) + {int(free_kb)} + 64 ))k; rm -rf {keep}; mkdir -p {keep}; "
-            f"cp -a {d}/. {keep}/; mount -t tmpfs -o size=$size tmpfs {d}; cp -a {keep}/. {d}/; rm -rf {keep}"
-        )
+    cmds = [mount_full_command(d, free_kb) for d, free_kb in full]
     for d in readonly:
         d = shlex.quote(str(d))
         cmds.append(f"mount --bind {d} {d}; mount -o remount,bind,ro {d}")

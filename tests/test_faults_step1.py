@@ -10,7 +10,6 @@ kill -9, that no process is left behind and the rerun equals an uninterrupted ru
 from __future__ import annotations
 
 import io
-import os
 import shlex
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from fault_tools import (  # noqa: E402
     clone_tree,
     descendants,
     kill9,
+    mount_full_command,
     mounts_available,
     replace_bytes,
     run_script,
@@ -263,11 +263,9 @@ def _run_full_and_list(script: str, args: list, folder: Path, free_kb: int):
     Returns (CompletedProcess, {name: size} of the folder after the run).
     """
     d = shlex.quote(str(folder))
-    keep = f"/tmp/.fault_keep_{os.getpid()}_full"
     py = " ".join(shlex.quote(x) for x in [sys.executable, str(Path(__file__).parents[1] / script), *map(str, args)])
     cmd = (
-        f"set -e; size=$(( $(du -sk {d} | cut -f1) + {free_kb} + 64 ))k; rm -rf {keep}; mkdir -p {keep}; "
-        f"cp -a {d}/. {keep}/; mount -t tmpfs -o size=$size tmpfs {d}; cp -a {keep}/. {d}/; rm -rf {keep}; "
+        f"set -e; {mount_full_command(folder, free_kb)}; "
         f"set +e; {py}; rc=$?; echo '--- listing' >&2; "
         f"find {d} -mindepth 1 -maxdepth 1 -printf '%f\\t%s\\n' >&2; exit $rc"
     )
