@@ -219,6 +219,20 @@ def write_errors(where=None):
         raise err from exc
 
 
+@contextlib.contextmanager
+def truncation_is_an_error():
+    """Context manager: astropy's "File may have been truncated" warning raises instead.
+
+    A truncated FITS file still opens (the missing data read as zeros, or HDUs
+    absent); a reader that must not measure such a file opens it inside this.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="File may have been truncated")
+        yield
+
+
 def tmp_path(final, kind: str = "tmp") -> Path:
     """Temporary sibling of ``final``, unique to this process and call.
 

@@ -403,14 +403,14 @@ def read_image(path, raw: bool = False, keep_zeros: bool = False) -> Image:
     from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
+    from .io_utils import truncation_is_an_error
+
     path = Path(path)
     if not path.is_file():
         raise PhotometryError(f"{path}: mosaic not found")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), truncation_is_an_error():
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
-            # a truncated file still opens (missing data read as zeros or absent HDUs): refuse it
-            warnings.filterwarnings("error", message="File may have been truncated")
             with fits.open(path, memmap=False) as hdul:
                 len(hdul)  # reads every header, so a cut anywhere in the file is seen
                 primary = hdul[0].header.copy()

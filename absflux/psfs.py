@@ -266,14 +266,11 @@ def read_psf(path, filt: str | None = None):
     if not path.is_file():
         hint = f" (run calc_webbpsfs.py --filter {filt})" if filt else ""
         raise PSFError(f"{path}: PSF file not found{hint}")
-    import warnings
+    from .io_utils import truncation_is_an_error
 
     try:
-        with warnings.catch_warnings():
-            # a truncated PSF file opens with its missing data as zeros: refuse it
-            warnings.filterwarnings("error", message="File may have been truncated")
-            with fits.open(path, memmap=False) as h:
-                out = fits.HDUList([hdu.copy() for hdu in h])
+        with truncation_is_an_error(), fits.open(path, memmap=False) as h:
+            out = fits.HDUList([hdu.copy() for hdu in h])
     except Exception as exc:
         raise PSFError(f"{path}: unreadable PSF file ({type(exc).__name__}: {exc})") from None
     if len(out) < 3 or out[2].data is None or np.ndim(out[2].data) != 2:
